@@ -1,0 +1,11 @@
+//! The core both relay functions share: configuration, input validation, the kintone client,
+//! token secrets, HTTP responses and logging.
+
+pub mod config;
+pub mod form;
+pub mod http;
+pub mod kintone;
+pub mod lang;
+pub mod logging;
+pub mod secrets;
+pub mod submission;
