@@ -86,17 +86,35 @@ pub struct Field {
 /// What an input accepts; each variant carries only the keys that make sense for it.
 #[derive(Debug, Clone)]
 pub enum FieldKind {
-    Text { max_length: usize, multiline: bool },
-    Email { max_length: usize },
-    Tel { max_length: usize },
-    Url { max_length: usize },
-    Number { min: Option<f64>, max: Option<f64> },
+    Text {
+        max_length: usize,
+        multiline: bool,
+    },
+    Email {
+        max_length: usize,
+    },
+    Tel {
+        max_length: usize,
+    },
+    Url {
+        max_length: usize,
+    },
+    Number {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
     Date,
     Datetime,
-    Choice { options: Vec<String> },
-    Choices { options: Vec<String> },
+    Choice {
+        options: Vec<String>,
+    },
+    Choices {
+        options: Vec<String>,
+    },
     /// A single check box that must be ticked; stored as the one option of a CHECK_BOX field.
-    Consent { option: String },
+    Consent {
+        option: String,
+    },
 }
 
 impl Config {
@@ -280,7 +298,9 @@ fn check_base_url(url: &str) -> Result<String, String> {
     let rest = trimmed
         .strip_prefix("https://")
         .or_else(|| trimmed.strip_prefix("http://"))
-        .ok_or_else(|| format!("\"{url}\" must start with https:// (http:// only for a local emulator)"))?;
+        .ok_or_else(|| {
+            format!("\"{url}\" must start with https:// (http:// only for a local emulator)")
+        })?;
     if rest.is_empty() || rest.contains('/') || rest.contains('?') || rest.contains('#') {
         return Err(format!(
             "\"{url}\" must be the domain only, like https://example.cybozu.com (no path)"
@@ -298,7 +318,9 @@ fn check_secret_id(id: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("\"{id}\" is not a Secrets Manager secret name or ARN"))
+        Err(format!(
+            "\"{id}\" is not a Secrets Manager secret name or ARN"
+        ))
     }
 }
 
@@ -508,8 +530,12 @@ impl RawField {
             }
             "date" => FieldKind::Date,
             "datetime" => FieldKind::Datetime,
-            "choice" => FieldKind::Choice { options: options()? },
-            "choices" => FieldKind::Choices { options: options()? },
+            "choice" => FieldKind::Choice {
+                options: options()?,
+            },
+            "choices" => FieldKind::Choices {
+                options: options()?,
+            },
             "consent" => {
                 let mut options = options()?;
                 if options.len() != 1 {
@@ -576,9 +602,15 @@ kintone = "X"
     #[test]
     fn errors_name_file_form_and_key() {
         let msg = error_of(&form_with("type = \"choice\""));
-        assert!(msg.starts_with("test.toml: forms.f.fields.x.options:"), "{msg}");
+        assert!(
+            msg.starts_with("test.toml: forms.f.fields.x.options:"),
+            "{msg}"
+        );
         let msg = error_of(&form_with("type = \"texte\""));
-        assert!(msg.contains("forms.f.fields.x.type") && msg.contains("texte"), "{msg}");
+        assert!(
+            msg.contains("forms.f.fields.x.type") && msg.contains("texte"),
+            "{msg}"
+        );
         let msg = error_of(&form_with("type = \"text\"\nmin = 3"));
         assert!(msg.contains("forms.f.fields.x.min"), "{msg}");
         let msg = error_of(&form_with("type = \"consent\"\noptions = [\"a\", \"b\"]"));
@@ -594,11 +626,15 @@ kintone = "X"
         assert!(msg.contains("forms.f.allowed_origins"), "{msg}");
         let msg = error_of(&base.replace("https://example.cybozu.com", "example.cybozu.com"));
         assert!(msg.contains("kintone.base_url"), "{msg}");
-        let msg = error_of(&base.replace("[forms.f.fields.x]", "fixed = { X = \"web\" }\n[forms.f.fields.x]"));
+        let msg = error_of(&base.replace(
+            "[forms.f.fields.x]",
+            "fixed = { X = \"web\" }\n[forms.f.fields.x]",
+        ));
         assert!(msg.contains("written twice"), "{msg}");
         let msg = error_of(&base.replace("allowed_origins = [\"https://www.example.jp\"]", ""));
         assert!(msg.contains("allow_no_origin"), "{msg}");
-        let msg = error_of(&base.replace("[forms.f.fields.x]", "honeypot = \"x\"\n[forms.f.fields.x]"));
+        let msg =
+            error_of(&base.replace("[forms.f.fields.x]", "honeypot = \"x\"\n[forms.f.fields.x]"));
         assert!(msg.contains("forms.f.honeypot"), "{msg}");
     }
 }

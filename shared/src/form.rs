@@ -105,20 +105,27 @@ pub enum Problem {
     NotAString,
     NotAList,
     NotABoolean,
-    TooLong { max: usize },
+    TooLong {
+        max: usize,
+    },
     ControlCharacters,
     InvalidEmail,
     InvalidTel,
     InvalidUrl,
     InvalidNumber,
-    OutOfRange { min: Option<f64>, max: Option<f64> },
+    OutOfRange {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
     InvalidDate,
     InvalidDatetime,
     NotAnOption,
     RepeatedChoice,
     UnknownField,
     /// kintone itself refused the value (for example a duplicate); its own words follow.
-    RefusedByKintone { detail: String },
+    RefusedByKintone {
+        detail: String,
+    },
 }
 
 impl Problem {
@@ -127,12 +134,16 @@ impl Problem {
         match self {
             Problem::Required => fixed("入力してください。", "This field is required."),
             Problem::ConsentRequired => fixed("同意が必要です。", "Your consent is required."),
-            Problem::NotAString => fixed("文字列で送信してください。", "Send this field as a string."),
+            Problem::NotAString => {
+                fixed("文字列で送信してください。", "Send this field as a string.")
+            }
             Problem::NotAList => fixed(
                 "選択肢の配列で送信してください。",
                 "Send this field as a list of options.",
             ),
-            Problem::NotABoolean => fixed("true か false で送信してください。", "Send true or false."),
+            Problem::NotABoolean => {
+                fixed("true か false で送信してください。", "Send true or false.")
+            }
             Problem::TooLong { max } => match lang {
                 Lang::Ja => format!("{max}文字以内で入力してください。"),
                 Lang::En => format!("Enter at most {max} characters."),
@@ -334,11 +345,9 @@ fn parse_value(kind: &FieldKind, value: Option<&Value>) -> Result<Option<FieldVa
             let Some(text) = clean_text(value, false, true)? else {
                 return Ok(None);
             };
-            let parsed = time::OffsetDateTime::parse(
-                &text,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .map_err(|_| Problem::InvalidDatetime)?;
+            let parsed =
+                time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| Problem::InvalidDatetime)?;
             // kintone stores DATETIME in UTC to the minute; send the same instant in UTC.
             let utc = parsed.to_offset(time::UtcOffset::UTC);
             if !(1000..=9999).contains(&utc.year()) {
@@ -398,7 +407,11 @@ fn clean_text(value: &Value, multiline: bool, nfkc: bool) -> Result<Option<Strin
     if raw.chars().any(|c| c.is_control() && !allowed_control(c)) {
         return Err(Problem::ControlCharacters);
     }
-    let text: String = if nfkc { raw.nfkc().collect() } else { raw.clone() };
+    let text: String = if nfkc {
+        raw.nfkc().collect()
+    } else {
+        raw.clone()
+    };
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -493,14 +506,22 @@ mod tests {
         body["attendees"] = json!("３");
         body["phone"] = json!("０３－１２３４－５６７８");
         let accepted = check(body).unwrap();
-        assert_eq!(accepted.record["参加人数"].value, FieldValue::Text("3".into()));
-        assert_eq!(accepted.record["電話番号"].value, FieldValue::Text("03-1234-5678".into()));
+        assert_eq!(
+            accepted.record["参加人数"].value,
+            FieldValue::Text("3".into())
+        );
+        assert_eq!(
+            accepted.record["電話番号"].value,
+            FieldValue::Text("03-1234-5678".into())
+        );
     }
 
     #[test]
     fn reports_every_problem_at_once() {
-        let errors = check(json!({"name": "", "email": "nope", "session": "夜の部", "extra": 1,
-                                   "preferred_date": "2026-02-30", "attendees": 11}))
+        let errors = check(
+            json!({"name": "", "email": "nope", "session": "夜の部", "extra": 1,
+                                   "preferred_date": "2026-02-30", "attendees": 11}),
+        )
         .unwrap_err();
         assert_eq!(errors["name"], Problem::Required);
         assert_eq!(errors["email"], Problem::InvalidEmail);
@@ -517,7 +538,10 @@ mod tests {
         body["name"] = json!("あ".repeat(100));
         assert!(check(body.clone()).is_ok());
         body["name"] = json!("あ".repeat(101));
-        assert_eq!(check(body).unwrap_err()["name"], Problem::TooLong { max: 100 });
+        assert_eq!(
+            check(body).unwrap_err()["name"],
+            Problem::TooLong { max: 100 }
+        );
     }
 
     #[test]
@@ -525,7 +549,10 @@ mod tests {
         let mut body = valid();
         body["question"] = json!("一行目\r\n二行目");
         let accepted = check(body.clone()).unwrap();
-        assert_eq!(accepted.record["質問"].value, FieldValue::Text("一行目\n二行目".into()));
+        assert_eq!(
+            accepted.record["質問"].value,
+            FieldValue::Text("一行目\n二行目".into())
+        );
         body["name"] = json!("山田\n太郎");
         assert_eq!(check(body).unwrap_err()["name"], Problem::ControlCharacters);
     }
@@ -539,11 +566,17 @@ mod tests {
 
     #[test]
     fn body_shape_errors() {
-        assert_eq!(Inputs::parse(b"{\"a\":1,\"a\":2}").unwrap_err(), BodyError::DuplicateKey("a".into()));
+        assert_eq!(
+            Inputs::parse(b"{\"a\":1,\"a\":2}").unwrap_err(),
+            BodyError::DuplicateKey("a".into())
+        );
         assert_eq!(Inputs::parse(b"[1]").unwrap_err(), BodyError::NotAnObject);
         assert_eq!(Inputs::parse(b"").unwrap_err(), BodyError::Malformed);
         assert_eq!(Inputs::parse(b"{} x").unwrap_err(), BodyError::Malformed);
-        assert_eq!(Inputs::parse(b"{\"a\":\"\xff\"}").unwrap_err(), BodyError::Malformed);
+        assert_eq!(
+            Inputs::parse(b"{\"a\":\"\xff\"}").unwrap_err(),
+            BodyError::Malformed
+        );
     }
 
     #[test]

@@ -33,9 +33,9 @@ impl ApiError {
             ApiError::OriginNotAllowed => StatusCode::FORBIDDEN,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::InvalidBody(_) | ApiError::InvalidInput(_) | ApiError::InvalidIdempotencyKey => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::InvalidBody(_)
+            | ApiError::InvalidInput(_)
+            | ApiError::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Misconfigured | ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -149,7 +149,10 @@ impl ResponseContext {
         let headers = response.headers_mut();
         match error {
             ApiError::Unavailable { retry_after } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs().max(1)),
+                );
             }
             ApiError::MethodNotAllowed => {
                 headers.insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
@@ -172,7 +175,10 @@ impl ResponseContext {
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static("Content-Type, Accept-Language, Idempotency-Key"),
         );
-        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
         self.add_common_headers(headers);
         response
     }
@@ -183,8 +189,15 @@ impl ResponseContext {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
-        headers.insert(header::VARY, HeaderValue::from_static("Origin, Accept-Language"));
-        if let Some(id) = self.request_id.as_deref().and_then(|id| HeaderValue::from_str(id).ok()) {
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Origin, Accept-Language"),
+        );
+        if let Some(id) = self
+            .request_id
+            .as_deref()
+            .and_then(|id| HeaderValue::from_str(id).ok())
+        {
             headers.insert("x-request-id", id);
         }
         if let Some(origin) = self
@@ -259,7 +272,10 @@ mod tests {
     #[test]
     fn routes_by_suffix() {
         assert_eq!(route_name("/forms/seminar", "forms"), Some("seminar"));
-        assert_eq!(route_name("/lambda-url/submit/forms/seminar", "forms"), Some("seminar"));
+        assert_eq!(
+            route_name("/lambda-url/submit/forms/seminar", "forms"),
+            Some("seminar")
+        );
         assert_eq!(route_name("/prod/forms/seminar/", "forms"), Some("seminar"));
         assert_eq!(route_name("/forms/", "forms"), None);
         assert_eq!(route_name("/lookups/seminar", "forms"), None);

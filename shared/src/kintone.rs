@@ -200,7 +200,11 @@ async fn read_success<T: for<'de> Deserialize<'de>>(
     Err(classify(status, body, retry_after))
 }
 
-fn classify(status: StatusCode, body: Option<ErrorBody>, retry_after: Option<Duration>) -> KintoneError {
+fn classify(
+    status: StatusCode,
+    body: Option<ErrorBody>,
+    retry_after: Option<Duration>,
+) -> KintoneError {
     let unavailable = |reason: Unavailable| KintoneError::Unavailable {
         reason,
         retry_after: retry_after.unwrap_or_else(|| reason.default_retry_after()),
@@ -272,24 +276,42 @@ mod tests {
         let s = |n| StatusCode::from_u16(n).unwrap();
         assert!(matches!(
             classify(s(429), body("GAIA_TO04"), None),
-            KintoneError::Unavailable { reason: Unavailable::RateLimited, .. }
+            KintoneError::Unavailable {
+                reason: Unavailable::RateLimited,
+                ..
+            }
         ));
         assert!(matches!(
             classify(s(503), None, Some(Duration::from_secs(7))),
             KintoneError::Unavailable { reason: Unavailable::Maintenance, retry_after } if retry_after == Duration::from_secs(7)
         ));
         assert!(classify(s(400), body("GAIA_IA02"), None).is_invalid_token());
-        assert!(matches!(classify(s(403), body("GAIA_NO01"), None), KintoneError::Misconfigured { .. }));
-        assert!(matches!(classify(s(404), None, None), KintoneError::Misconfigured { .. }));
-        assert!(matches!(classify(s(400), body("CB_VA01"), None), KintoneError::Refused { .. }));
+        assert!(matches!(
+            classify(s(403), body("GAIA_NO01"), None),
+            KintoneError::Misconfigured { .. }
+        ));
+        assert!(matches!(
+            classify(s(404), None, None),
+            KintoneError::Misconfigured { .. }
+        ));
+        assert!(matches!(
+            classify(s(400), body("CB_VA01"), None),
+            KintoneError::Refused { .. }
+        ));
     }
 
     #[test]
     fn finds_field_codes_in_error_keys() {
         assert_eq!(field_code_of_error_key("record.氏名.value"), Some("氏名"));
-        assert_eq!(field_code_of_error_key("record.参加.values[1].value"), Some("参加"));
+        assert_eq!(
+            field_code_of_error_key("record.参加.values[1].value"),
+            Some("参加")
+        );
         assert_eq!(field_code_of_error_key("record[人数].value"), Some("人数"));
-        assert_eq!(field_code_of_error_key("record.担当.values.value"), Some("担当"));
+        assert_eq!(
+            field_code_of_error_key("record.担当.values.value"),
+            Some("担当")
+        );
         assert_eq!(field_code_of_error_key("app"), None);
     }
 }

@@ -51,7 +51,10 @@ mod tests {
         assert_eq!(Lang::from_accept_language(Some("fr-FR")), Lang::Ja);
         assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
         assert_eq!(Lang::from_accept_language(Some("ja,en-US;q=0.8")), Lang::Ja);
-        assert_eq!(Lang::from_accept_language(Some("en;q=0.5, ja;q=0.9")), Lang::Ja);
+        assert_eq!(
+            Lang::from_accept_language(Some("en;q=0.5, ja;q=0.9")),
+            Lang::Ja
+        );
         assert_eq!(Lang::from_accept_language(Some("fr, en;q=0.1")), Lang::En);
         assert_eq!(Lang::from_accept_language(Some("en;q=0")), Lang::Ja);
     }

@@ -7,5 +7,6 @@ pub mod http;
 pub mod kintone;
 pub mod lang;
 pub mod logging;
+pub mod relay;
 pub mod secrets;
 pub mod submission;

@@ -98,7 +98,11 @@ impl SecretStore {
 
     /// Re-reads the secret after kintone refused `stale`, unless another request already
     /// replaced it, and returns the token to retry with.
-    pub async fn refresh_token(&self, secret_id: &str, stale: &Token) -> Result<Token, SecretError> {
+    pub async fn refresh_token(
+        &self,
+        secret_id: &str,
+        stale: &Token,
+    ) -> Result<Token, SecretError> {
         let raw = self.value(secret_id, Some(stale)).await?;
         parse_token(secret_id, &raw)
     }
@@ -230,7 +234,10 @@ mod tests {
     #[test]
     fn secrets_hold_plain_or_json_tokens() {
         assert_eq!(parse_token("s", " tok123 \n").unwrap().expose(), "tok123");
-        assert_eq!(parse_token("s", r#"{"token":"tok456"}"#).unwrap().expose(), "tok456");
+        assert_eq!(
+            parse_token("s", r#"{"token":"tok456"}"#).unwrap().expose(),
+            "tok456"
+        );
         assert!(parse_token("s", r#"{"other":"x"}"#).is_err());
         assert!(parse_token("s", "has space").is_err());
         assert!(parse_token("s", "line\r\nbreak").is_err());
@@ -239,7 +246,10 @@ mod tests {
     #[test]
     fn basic_auth_needs_both_parts() {
         let auth = parse_basic_auth("s", r#"{"username":"u","password":"p:w"}"#).unwrap();
-        assert_eq!((auth.username.as_str(), auth.password.as_str()), ("u", "p:w"));
+        assert_eq!(
+            (auth.username.as_str(), auth.password.as_str()),
+            ("u", "p:w")
+        );
         assert!(parse_basic_auth("s", "u:p").is_err());
     }
 }

@@ -110,7 +110,11 @@ mod tests {
         let b = Receipt::random().unwrap();
         assert_ne!(a, b);
         assert_eq!(a.as_str().len(), 24);
-        assert!(a.as_str().chars().all(|c| c == '-' || CROCKFORD.contains(&(c as u8))));
+        assert!(
+            a.as_str()
+                .chars()
+                .all(|c| c == '-' || CROCKFORD.contains(&(c as u8)))
+        );
     }
 
     #[test]
@@ -142,8 +146,18 @@ mod tests {
     #[test]
     fn submissions_round_trip_through_json() {
         let mut record = Record::new();
-        record.insert("氏名".into(), WriteValue { value: FieldValue::Text("山田".into()) });
-        record.insert("同意".into(), WriteValue { value: FieldValue::List(vec!["同意する".into()]) });
+        record.insert(
+            "氏名".into(),
+            WriteValue {
+                value: FieldValue::Text("山田".into()),
+            },
+        );
+        record.insert(
+            "同意".into(),
+            WriteValue {
+                value: FieldValue::List(vec!["同意する".into()]),
+            },
+        );
         let submission = Submission {
             form: "seminar".into(),
             app: 12,
@@ -152,7 +166,10 @@ mod tests {
             idempotency_key: IdempotencyKey::parse("abcdefgh"),
         };
         let json = serde_json::to_string(&submission).unwrap();
-        assert_eq!(serde_json::from_str::<Submission>(&json).unwrap(), submission);
+        assert_eq!(
+            serde_json::from_str::<Submission>(&json).unwrap(),
+            submission
+        );
         assert!(json.contains(r#""氏名":{"value":"山田"}"#), "{json}");
     }
 }

@@ -142,7 +142,15 @@ mod tests {
         assert_eq!(f("2015-7-5").as_deref(), Some("2015-07-05"));
         assert_eq!(f("2015-07").as_deref(), Some("2015-07-01"));
         assert_eq!(f("2015").as_deref(), Some("2015-01-01"));
-        for bad in ["2015-02-30", "2015-13-01", "15-01-01", "2015/01/01", "", "0999-01-01", "2015-01-01x"] {
+        for bad in [
+            "2015-02-30",
+            "2015-13-01",
+            "15-01-01",
+            "2015/01/01",
+            "",
+            "0999-01-01",
+            "2015-01-01x",
+        ] {
             assert_eq!(f(bad), None, "{bad}");
         }
     }
@@ -150,9 +158,18 @@ mod tests {
     #[test]
     fn datetime_write_forms() {
         let f = |s| parse_datetime(s);
-        assert_eq!(f("2012-01-11T11:30:45Z").as_deref(), Some("2012-01-11T11:30:00Z"));
-        assert_eq!(f("2012-01-11T11:30+09:00").as_deref(), Some("2012-01-11T02:30:00Z"));
-        assert_eq!(f("2012-01-11T01:30:00-01:00").as_deref(), Some("2012-01-11T02:30:00Z"));
+        assert_eq!(
+            f("2012-01-11T11:30:45Z").as_deref(),
+            Some("2012-01-11T11:30:00Z")
+        );
+        assert_eq!(
+            f("2012-01-11T11:30+09:00").as_deref(),
+            Some("2012-01-11T02:30:00Z")
+        );
+        assert_eq!(
+            f("2012-01-11T01:30:00-01:00").as_deref(),
+            Some("2012-01-11T02:30:00Z")
+        );
         assert_eq!(f("2012-01-11").as_deref(), Some("2012-01-11T00:00:00Z"));
         assert_eq!(f("2012-01-11T25:00Z"), None);
         assert_eq!(f("nope"), None);
@@ -161,7 +178,13 @@ mod tests {
     #[test]
     fn month_arithmetic_clamps() {
         let d = parse_date("2024-01-31").expect("date");
-        assert_eq!(add_months(d, 1).map(format_date).as_deref(), Some("2024-02-29"));
-        assert_eq!(add_months(d, -2).map(format_date).as_deref(), Some("2023-11-30"));
+        assert_eq!(
+            add_months(d, 1).map(format_date).as_deref(),
+            Some("2024-02-29")
+        );
+        assert_eq!(
+            add_months(d, -2).map(format_date).as_deref(),
+            Some("2023-11-30")
+        );
     }
 }

@@ -163,7 +163,9 @@ impl ApiError {
             "GAIA_AP01",
             lang.pick(
                 format!("The app (ID: {app}) not found. The app may have been deleted."),
-                format!("指定したアプリ（id: {app}）が見つかりません。削除されている可能性があります。"),
+                format!(
+                    "指定したアプリ（id: {app}）が見つかりません。削除されている可能性があります。"
+                ),
             ),
         )
     }
@@ -269,7 +271,9 @@ impl ApiError {
             400,
             "GAIA_IQ03",
             lang.pick(
-                format!("The operator {op} cannot be used with the field type of the {field} field."),
+                format!(
+                    "The operator {op} cannot be used with the field type of the {field} field."
+                ),
                 format!("{field}フィールドのフィールドタイプには演算子{op}を使用できません。"),
             ),
         )

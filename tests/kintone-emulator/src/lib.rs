@@ -270,7 +270,10 @@ impl Emulator {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.inner.state.lock().expect("emulator state mutex poisoned")
+        self.inner
+            .state
+            .lock()
+            .expect("emulator state mutex poisoned")
     }
 
     /// Adds an app, or replaces its definition (its records are kept).

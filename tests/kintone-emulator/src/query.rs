@@ -241,9 +241,7 @@ fn lex(q: &str) -> Result<Vec<(Tok, usize)>, QueryError> {
                 i = next;
                 Tok::Str(s)
             }
-            '-' | '0'..='9'
-                if c != '-' || chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()) =>
-            {
+            '-' | '0'..='9' if c != '-' || chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()) => {
                 let (n, next) = lex_number(&chars, i);
                 i = next;
                 Tok::Num(n)
@@ -426,7 +424,9 @@ impl Parser {
         let pos = self.pos();
         match self.peek() {
             Some(Tok::Num(n)) if n.bytes().all(|b| b.is_ascii_digit()) => {
-                let n = n.parse().map_err(|_| QueryError::NumberOutOfRange { pos })?;
+                let n = n
+                    .parse()
+                    .map_err(|_| QueryError::NumberOutOfRange { pos })?;
                 self.index += 1;
                 Ok(n)
             }
@@ -471,7 +471,7 @@ impl Parser {
             return Ok(inner);
         }
         let field = self.field()?;
-        let (op, value) = match self.peek() {
+        let (op, value) = match self.peek().cloned() {
             Some(Tok::Eq) => (Op::Eq, self.advance_then_scalar()?),
             Some(Tok::Ne) => (Op::Ne, self.advance_then_scalar()?),
             Some(Tok::Lt) => (Op::Lt, self.advance_then_scalar()?),
@@ -584,7 +584,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn cond(q: &str) -> (String, Op, Value) {
-        match parse(q).expect("parses").condition.expect("has a condition") {
+        match parse(q)
+            .expect("parses")
+            .condition
+            .expect("has a condition")
+        {
             Expr::Cond { field, op, value } => (field, op, value),
             other => panic!("not a single condition: {other:?}"),
         }
@@ -723,8 +727,10 @@ mod tests {
 
     #[test]
     fn keywords_are_case_insensitive() {
-        let q = parse(r#"a NOT IN ("1") AND b Like "x" Or c IS NOT EMPTY ORDER BY a Asc LIMIT 1 OFFSET 2"#)
-            .expect("valid");
+        let q = parse(
+            r#"a NOT IN ("1") AND b Like "x" Or c IS NOT EMPTY ORDER BY a Asc LIMIT 1 OFFSET 2"#,
+        )
+        .expect("valid");
         assert_eq!(q.order_by, vec![("a".to_owned(), true)]);
         assert_eq!((q.limit, q.offset), (Some(1), Some(2)));
     }
@@ -750,10 +756,19 @@ mod tests {
         );
         assert_eq!(cond(r#"c not like "x""#).1, Op::NotLike);
         assert_eq!(cond("m is empty"), ("m".into(), Op::IsEmpty, Value::None));
-        assert_eq!(cond("d >= TODAY()").2, Value::Func { name: "TODAY".into(), args: vec![] });
+        assert_eq!(
+            cond("d >= TODAY()").2,
+            Value::Func {
+                name: "TODAY".into(),
+                args: vec![]
+            }
+        );
         assert_eq!(
             cond("d < FROM_TODAY(-3, DAYS)").2,
-            Value::Func { name: "FROM_TODAY".into(), args: vec!["-3".into(), "DAYS".into()] }
+            Value::Func {
+                name: "FROM_TODAY".into(),
+                args: vec!["-3".into(), "DAYS".into()]
+            }
         );
     }
 

@@ -1,0 +1,109 @@
+//! The demo data set used by the dev stack and the README.
+
+use serde_json::json;
+
+use crate::{App, Emulator, Field, FieldType, Permission};
+
+pub(crate) const SEMINAR_APP: u64 = 12;
+pub(crate) const DEALS_APP: u64 = 34;
+
+const PARTNERS: [(&str, &str); 5] = [
+    ("P-001", "山田商事"),
+    ("P-002", "佐藤工業"),
+    ("P-003", "鈴木物産"),
+    ("P-004", "高橋電機"),
+    ("P-005", "田中建設"),
+];
+
+const SUBJECTS: [&str; 6] = [
+    "業務システム導入",
+    "保守契約更新",
+    "クラウド移行支援",
+    "ネットワーク機器更新",
+    "研修サービス",
+    "データ分析基盤構築",
+];
+
+const STATUSES: [&str; 3] = ["商談中", "受注", "失注"];
+
+/// Number of seeded deals; enough for paging tests (more than 50).
+const DEALS: u64 = 55;
+
+pub(crate) fn build() -> Emulator {
+    use FieldType::*;
+    let emu = Emulator::new();
+
+    emu.add_app(App {
+        id: SEMINAR_APP,
+        guest_space: None,
+        fields: vec![
+            Field::new("氏名", SingleLineText)
+                .required()
+                .max_length(100),
+            Field::new("メールアドレス", SingleLineText).required(),
+            Field::new("電話番号", SingleLineText),
+            Field::new("参加セッション", RadioButton).options(&["午前の部", "午後の部"]),
+            Field::new("参加人数", Number).range(Some(1.0), Some(10.0)),
+            Field::new("希望日", Date),
+            Field::new("質問", MultiLineText),
+            Field::new("同意", CheckBox).options(&["同意する"]),
+            Field::new("受付番号", SingleLineText).unique(),
+            Field::new("送信ID", SingleLineText).unique(),
+            Field::new("流入元", SingleLineText),
+        ],
+    });
+    emu.add_token(
+        "demoSeminarAddToken000000000000000000000",
+        SEMINAR_APP,
+        &[Permission::Add],
+    );
+    emu.add_token(
+        "demoSeminarViewToken00000000000000000000",
+        SEMINAR_APP,
+        &[Permission::View],
+    );
+
+    emu.add_app(App {
+        id: DEALS_APP,
+        guest_space: None,
+        fields: vec![
+            Field::new("担当ID", SingleLineText),
+            Field::new("担当名", SingleLineText),
+            Field::new("取引ID", SingleLineText).unique(),
+            Field::new("件名", SingleLineText),
+            Field::new("金額", Number),
+            Field::new("ステータス", DropDown).options(&STATUSES),
+            Field::new("公開", CheckBox).options(&["公開する"]),
+            Field::new("公開期限", Date),
+        ],
+    });
+    emu.add_token(
+        "demoDealsViewToken0000000000000000000000",
+        DEALS_APP,
+        &[Permission::View],
+    );
+    for i in 0..DEALS {
+        let (partner_id, partner_name) = PARTNERS[(i % 5) as usize];
+        // A few deals are unpublished, a few have expired; the rest are visible.
+        let public: &[&str] = if i % 11 == 3 { &[] } else { &["公開する"] };
+        let until = if i % 9 == 4 {
+            "2020-01-01"
+        } else {
+            "2099-12-31"
+        };
+        emu.insert_record(
+            DEALS_APP,
+            json!({
+                "担当ID": { "value": partner_id },
+                "担当名": { "value": partner_name },
+                "取引ID": { "value": format!("D-{}", 1001 + i) },
+                "件名": { "value": format!("{}（{}）", SUBJECTS[(i % 6) as usize], partner_name) },
+                "金額": { "value": ((i % 7 + 1) * 150_000 + i * 1_000).to_string() },
+                "ステータス": { "value": STATUSES[(i % 3) as usize] },
+                "公開": { "value": public },
+                "公開期限": { "value": until },
+            }),
+        );
+    }
+    emu
+}
