@@ -2,7 +2,7 @@
 //! Add Record, Get Record, Get Records (with a strict query language), API-token
 //! authentication and permissions, guest-space paths, and switchable faults.
 //!
-//! Behaviour follows `/work/shared/kintone-api.md` (the "fact sheet"); where it says
+//! Behaviour follows the team's kintone fact sheet (`kintone-api.md`); where it says
 //! UNCONFIRMED, the code says so too.
 
 use std::collections::{BTreeMap, HashMap};

@@ -391,7 +391,8 @@ fn run(
         (Some(s), g) if g != Some(s) => return Err(ApiError::no_privilege(lang)),
         _ => {}
     }
-    // A token of another app alongside one of this app is fine; none of this app is not.
+    // A token of another app alongside one of this app is fine; none of this app is
+    // GAIA_AP15 (UNCONFIRMED code and status).
     let perms = granted
         .iter()
         .find(|(app, _)| *app == app_id)
