@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::query::{FieldCode, OrderBy, TrustedCondition};
+
 /// The relay.toml at the repository root, compiled into every function. `RELAY_CONFIG` names a
 /// file to read instead.
 pub const EMBEDDED_CONFIG: &str = include_str!("../../relay.toml");
@@ -34,6 +36,7 @@ pub struct Config {
     pub kintone: KintoneSettings,
     pub secrets: SecretSettings,
     pub forms: BTreeMap<String, Form>,
+    pub lookups: BTreeMap<String, Lookup>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +47,9 @@ pub struct KintoneSettings {
     pub basic_auth_secret: Option<String>,
     pub connect_timeout: Duration,
     pub timeout: Duration,
+    /// The time zone of the token's user ("Administrator"), which kintone's `TODAY()` uses;
+    /// the relay's own expiry check uses the same.
+    pub utc_offset: time::UtcOffset,
 }
 
 #[derive(Debug, Clone)]
@@ -181,6 +187,8 @@ struct RawConfig {
     secrets: RawSecrets,
     #[serde(default)]
     forms: BTreeMap<String, RawForm>,
+    #[serde(default)]
+    lookups: BTreeMap<String, RawLookup>,
 }
 
 #[derive(Deserialize)]
@@ -191,6 +199,7 @@ struct RawKintone {
     basic_auth_secret: Option<String>,
     connect_timeout_ms: Option<u64>,
     timeout_ms: Option<u64>,
+    utc_offset: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -250,12 +259,18 @@ impl RawConfig {
             let form = raw.check(&name)?;
             forms.insert(name, form);
         }
+        let mut lookups = BTreeMap::new();
+        for (name, raw) in self.lookups {
+            let lookup = raw.check(&name)?;
+            lookups.insert(name, lookup);
+        }
         Ok(Config {
             kintone,
             secrets: SecretSettings {
                 cache_ttl: Duration::from_secs(cache_ttl),
             },
             forms,
+            lookups,
         })
     }
 }
@@ -283,12 +298,19 @@ impl RawKintone {
         if let Some(secret) = &self.basic_auth_secret {
             check_secret_id(secret).map_err(|m| key_error("kintone.basic_auth_secret", m))?;
         }
+        let offset_text = self.utc_offset.as_deref().unwrap_or("+09:00");
+        let utc_offset = time::UtcOffset::parse(
+            offset_text,
+            time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
+        )
+        .map_err(|_| key_error("kintone.utc_offset", format!("\"{offset_text}\" is not an offset like \"+09:00\"")))?;
         Ok(KintoneSettings {
             base_url,
             guest_space: self.guest_space,
             basic_auth_secret: self.basic_auth_secret,
             connect_timeout: Duration::from_millis(connect_timeout_ms),
             timeout: Duration::from_millis(timeout_ms),
+            utc_offset,
         })
     }
 }
@@ -333,18 +355,8 @@ fn check_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-/// kintone field codes: at most 128 characters, no spaces or query syntax characters.
 fn check_field_code(code: &str) -> Result<(), String> {
-    let ok = !code.is_empty()
-        && code.chars().count() <= 128
-        && code
-            .chars()
-            .all(|c| !c.is_whitespace() && !c.is_control() && !"\"'()=!<>,\\".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("\"{code}\" is not a kintone field code"))
-    }
+    FieldCode::parse(code).map(|_| ())
 }
 
 /// `scheme://host[:port]`, exactly as browsers send it in `Origin`.
@@ -565,6 +577,252 @@ impl RawField {
     }
 }
 
+const DEFAULT_LOOKUP_INPUT_LENGTH: usize = 100;
+const DEFAULT_LOOKUP_BODY_BYTES: usize = 16 * 1024;
+const DEFAULT_MAX_RECORDS: u32 = 20;
+
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub name: String,
+    pub app: u64,
+    pub token_secret: String,
+    pub allowed_origins: Vec<String>,
+    pub allow_no_origin: bool,
+    pub key: MatchField,
+    pub verify: Vec<MatchField>,
+    pub filter: Option<TrustedCondition>,
+    pub expires: Option<Expiry>,
+    pub order_by: Option<OrderBy>,
+    pub max_records: u32,
+    pub max_body_bytes: usize,
+    /// Output name -> kintone field code, the only fields a browser ever sees.
+    pub outputs: BTreeMap<String, FieldCode>,
+}
+
+impl Lookup {
+    /// The key first, then the corroborating inputs.
+    pub fn inputs(&self) -> impl Iterator<Item = &MatchField> {
+        std::iter::once(&self.key).chain(self.verify.iter())
+    }
+}
+
+/// An input that must equal a kintone field of the record.
+#[derive(Debug, Clone)]
+pub struct MatchField {
+    pub input: String,
+    pub kintone: FieldCode,
+    pub kind: MatchKind,
+    pub max_length: usize,
+}
+
+/// How a field type can be matched exactly; types that allow neither `=` nor `in` are
+/// refused at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchKind {
+    /// SINGLE_LINE_TEXT, LINK: `=`, compared as text.
+    Text,
+    /// NUMBER, RECORD_NUMBER: `=`, compared as numbers.
+    Number,
+    /// DATE: `=`, compared as text.
+    Date,
+    /// DROP_DOWN, RADIO_BUTTON: `in ("...")`, compared as text.
+    Choice,
+}
+
+#[derive(Debug, Clone)]
+pub struct Expiry {
+    pub field: FieldCode,
+    pub datetime: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLookup {
+    app: u64,
+    token_secret: String,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    #[serde(default)]
+    allow_no_origin: bool,
+    key: RawMatch,
+    #[serde(default)]
+    verify: Vec<RawMatch>,
+    #[serde(default)]
+    key_only: bool,
+    filter: Option<String>,
+    expires_field: Option<String>,
+    expires_type: Option<String>,
+    order_by: Option<String>,
+    max_records: Option<u32>,
+    max_body_bytes: Option<usize>,
+    #[serde(default)]
+    outputs: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMatch {
+    input: String,
+    kintone: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    max_length: Option<usize>,
+}
+
+impl RawMatch {
+    fn check(self, key: &str) -> Result<MatchField, KeyError> {
+        if !check_name(&self.input) {
+            return Err(key_error(
+                format!("{key}.input"),
+                "an input name may use only letters, digits, '_' and '-'",
+            ));
+        }
+        let kintone = FieldCode::parse(&self.kintone).map_err(|m| key_error(format!("{key}.kintone"), m))?;
+        let type_name = self.kind.as_deref().unwrap_or("SINGLE_LINE_TEXT");
+        let kind = match type_name {
+            "SINGLE_LINE_TEXT" | "LINK" => MatchKind::Text,
+            "NUMBER" | "RECORD_NUMBER" => MatchKind::Number,
+            "DATE" => MatchKind::Date,
+            "DROP_DOWN" | "RADIO_BUTTON" => MatchKind::Choice,
+            "MULTI_LINE_TEXT" | "RICH_TEXT" => {
+                return Err(key_error(
+                    format!("{key}.type"),
+                    format!("{type_name} fields cannot be matched exactly (kintone allows only like on them); match on a single-line text field instead"),
+                ));
+            }
+            other => {
+                return Err(key_error(
+                    format!("{key}.type"),
+                    format!("\"{other}\" cannot be matched; use SINGLE_LINE_TEXT, LINK, NUMBER, RECORD_NUMBER, DATE, DROP_DOWN or RADIO_BUTTON (the field type in kintone)"),
+                ));
+            }
+        };
+        let max_length = self.max_length.unwrap_or(DEFAULT_LOOKUP_INPUT_LENGTH);
+        if max_length == 0 || max_length > 1000 {
+            return Err(key_error(format!("{key}.max_length"), "must be between 1 and 1000"));
+        }
+        Ok(MatchField {
+            input: self.input,
+            kintone,
+            kind,
+            max_length,
+        })
+    }
+}
+
+impl RawLookup {
+    fn check(self, name: &str) -> Result<Lookup, KeyError> {
+        let at = |key: &str| format!("lookups.{name}.{key}");
+        if !check_name(name) {
+            return Err(key_error(
+                format!("lookups.{name}"),
+                "a lookup name may use only letters, digits, '_' and '-' (it is part of the URL)",
+            ));
+        }
+        check_secret_id(&self.token_secret).map_err(|m| key_error(at("token_secret"), m))?;
+        for origin in &self.allowed_origins {
+            check_origin(origin).map_err(|m| key_error(at("allowed_origins"), m))?;
+        }
+        if self.allowed_origins.is_empty() && !self.allow_no_origin {
+            return Err(key_error(
+                at("allowed_origins"),
+                "list the web pages' origins allowed to look up, or set allow_no_origin = true for server-to-server use",
+            ));
+        }
+        let key = self.key.check(&at("key"))?;
+        let verify = self
+            .verify
+            .into_iter()
+            .enumerate()
+            .map(|(i, raw)| raw.check(&at(&format!("verify[{i}]"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        if verify.is_empty() && !self.key_only {
+            return Err(key_error(
+                at("verify"),
+                "a lookup needs at least one corroborating input (a name, a second number) so that a guessed key is not enough; set key_only = true only if the key is itself a long secret",
+            ));
+        }
+        if !verify.is_empty() && self.key_only {
+            return Err(key_error(at("key_only"), "is set, but verify lists inputs"));
+        }
+        let mut inputs = BTreeSet::new();
+        for field in std::iter::once(&key).chain(verify.iter()) {
+            if !inputs.insert(field.input.as_str()) {
+                return Err(key_error(at("verify"), format!("the input \"{}\" is declared twice", field.input)));
+            }
+        }
+        let filter = self
+            .filter
+            .as_deref()
+            .map(TrustedCondition::parse)
+            .transpose()
+            .map_err(|m| key_error(at("filter"), format!("is not a valid kintone condition: {m}")))?;
+        let order_by = self
+            .order_by
+            .as_deref()
+            .map(OrderBy::parse)
+            .transpose()
+            .map_err(|m| key_error(at("order_by"), format!("is not a valid kintone order: {m}")))?;
+        let datetime = match self.expires_type.as_deref() {
+            None | Some("DATE") => false,
+            Some("DATETIME") => true,
+            Some(other) => {
+                return Err(key_error(at("expires_type"), format!("\"{other}\" must be DATE or DATETIME")));
+            }
+        };
+        let expires = match self.expires_field {
+            Some(code) => Some(Expiry {
+                field: FieldCode::parse(&code).map_err(|m| key_error(at("expires_field"), m))?,
+                datetime,
+            }),
+            None if self.expires_type.is_some() => {
+                return Err(key_error(at("expires_type"), "is set without expires_field"));
+            }
+            None => None,
+        };
+        let max_records = self.max_records.unwrap_or(DEFAULT_MAX_RECORDS);
+        if !(1..=100).contains(&max_records) {
+            return Err(key_error(at("max_records"), "must be between 1 and 100"));
+        }
+        let max_body_bytes = self.max_body_bytes.unwrap_or(DEFAULT_LOOKUP_BODY_BYTES);
+        if max_body_bytes == 0 || max_body_bytes > MAX_MAX_BODY_BYTES {
+            return Err(key_error(
+                at("max_body_bytes"),
+                format!("must be between 1 and {MAX_MAX_BODY_BYTES} (Lambda's payload limit)"),
+            ));
+        }
+        if self.outputs.is_empty() {
+            return Err(key_error(at("outputs"), "a lookup needs at least one output"));
+        }
+        let mut outputs = BTreeMap::new();
+        for (output, code) in self.outputs {
+            if !check_name(&output) {
+                return Err(key_error(
+                    at(&format!("outputs.{output}")),
+                    "an output name may use only letters, digits, '_' and '-'",
+                ));
+            }
+            let code = FieldCode::parse(&code).map_err(|m| key_error(at(&format!("outputs.{output}")), m))?;
+            outputs.insert(output, code);
+        }
+        Ok(Lookup {
+            name: name.to_owned(),
+            app: self.app,
+            token_secret: self.token_secret,
+            allowed_origins: self.allowed_origins,
+            allow_no_origin: self.allow_no_origin,
+            key,
+            verify,
+            filter,
+            expires,
+            order_by,
+            max_records,
+            max_body_bytes,
+            outputs,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -574,6 +832,41 @@ mod tests {
         let config = Config::parse(EMBEDDED_CONFIG, EMBEDDED_CONFIG_NAME)
             .unwrap_or_else(|err| panic!("{err}"));
         assert!(config.forms.contains_key("seminar"));
+        assert!(config.lookups.contains_key("deals"));
+    }
+
+    fn lookup_with(extra: &str) -> String {
+        format!(
+            r#"
+[kintone]
+base_url = "https://example.cybozu.com"
+[lookups.l]
+app = 1
+token_secret = "s"
+allowed_origins = ["https://partner.example.jp"]
+key = {{ input = "id", kintone = "ID" }}
+{extra}
+[lookups.l.outputs]
+subject = "件名"
+"#
+        )
+    }
+
+    #[test]
+    fn lookups_need_corroboration_and_matchable_fields() {
+        let msg = error_of(&lookup_with(""));
+        assert!(msg.contains("lookups.l.verify") && msg.contains("key_only"), "{msg}");
+        assert!(Config::parse(&lookup_with("key_only = true"), "t").is_ok());
+        let msg = error_of(&lookup_with(
+            "verify = [{ input = \"memo\", kintone = \"メモ\", type = \"MULTI_LINE_TEXT\" }]",
+        ));
+        assert!(msg.contains("lookups.l.verify[0].type") && msg.contains("MULTI_LINE_TEXT"), "{msg}");
+        let msg = error_of(&lookup_with("key_only = true\nfilter = 'a = \"x\" limit 1'"));
+        assert!(msg.contains("lookups.l.filter"), "{msg}");
+        let msg = error_of(&lookup_with("key_only = true\norder_by = \"a desc;\"\nmax_records = 0"));
+        assert!(msg.contains("lookups.l.max_records") || msg.contains("lookups.l.order_by"), "{msg}");
+        let msg = error_of(&lookup_with("key_only = true\nfilter = \"公開 in ('x')\""));
+        assert!(msg.contains("lookups.l.filter"), "{msg}");
     }
 
     fn form_with(field: &str) -> String {

@@ -7,6 +7,7 @@ pub mod http;
 pub mod kintone;
 pub mod lang;
 pub mod logging;
+pub mod query;
 pub mod relay;
 pub mod secrets;
 pub mod submission;
