@@ -303,7 +303,12 @@ impl RawKintone {
             offset_text,
             time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
         )
-        .map_err(|_| key_error("kintone.utc_offset", format!("\"{offset_text}\" is not an offset like \"+09:00\"")))?;
+        .map_err(|_| {
+            key_error(
+                "kintone.utc_offset",
+                format!("\"{offset_text}\" is not an offset like \"+09:00\""),
+            )
+        })?;
         Ok(KintoneSettings {
             base_url,
             guest_space: self.guest_space,
@@ -677,7 +682,8 @@ impl RawMatch {
                 "an input name may use only letters, digits, '_' and '-'",
             ));
         }
-        let kintone = FieldCode::parse(&self.kintone).map_err(|m| key_error(format!("{key}.kintone"), m))?;
+        let kintone =
+            FieldCode::parse(&self.kintone).map_err(|m| key_error(format!("{key}.kintone"), m))?;
         let type_name = self.kind.as_deref().unwrap_or("SINGLE_LINE_TEXT");
         let kind = match type_name {
             "SINGLE_LINE_TEXT" | "LINK" => MatchKind::Text,
@@ -687,19 +693,26 @@ impl RawMatch {
             "MULTI_LINE_TEXT" | "RICH_TEXT" => {
                 return Err(key_error(
                     format!("{key}.type"),
-                    format!("{type_name} fields cannot be matched exactly (kintone allows only like on them); match on a single-line text field instead"),
+                    format!(
+                        "{type_name} fields cannot be matched exactly (kintone allows only like on them); match on a single-line text field instead"
+                    ),
                 ));
             }
             other => {
                 return Err(key_error(
                     format!("{key}.type"),
-                    format!("\"{other}\" cannot be matched; use SINGLE_LINE_TEXT, LINK, NUMBER, RECORD_NUMBER, DATE, DROP_DOWN or RADIO_BUTTON (the field type in kintone)"),
+                    format!(
+                        "\"{other}\" cannot be matched; use SINGLE_LINE_TEXT, LINK, NUMBER, RECORD_NUMBER, DATE, DROP_DOWN or RADIO_BUTTON (the field type in kintone)"
+                    ),
                 ));
             }
         };
         let max_length = self.max_length.unwrap_or(DEFAULT_LOOKUP_INPUT_LENGTH);
         if max_length == 0 || max_length > 1000 {
-            return Err(key_error(format!("{key}.max_length"), "must be between 1 and 1000"));
+            return Err(key_error(
+                format!("{key}.max_length"),
+                "must be between 1 and 1000",
+            ));
         }
         Ok(MatchField {
             input: self.input,
@@ -748,7 +761,10 @@ impl RawLookup {
         let mut inputs = BTreeSet::new();
         for field in std::iter::once(&key).chain(verify.iter()) {
             if !inputs.insert(field.input.as_str()) {
-                return Err(key_error(at("verify"), format!("the input \"{}\" is declared twice", field.input)));
+                return Err(key_error(
+                    at("verify"),
+                    format!("the input \"{}\" is declared twice", field.input),
+                ));
             }
         }
         let filter = self
@@ -756,7 +772,12 @@ impl RawLookup {
             .as_deref()
             .map(TrustedCondition::parse)
             .transpose()
-            .map_err(|m| key_error(at("filter"), format!("is not a valid kintone condition: {m}")))?;
+            .map_err(|m| {
+                key_error(
+                    at("filter"),
+                    format!("is not a valid kintone condition: {m}"),
+                )
+            })?;
         let order_by = self
             .order_by
             .as_deref()
@@ -767,7 +788,10 @@ impl RawLookup {
             None | Some("DATE") => false,
             Some("DATETIME") => true,
             Some(other) => {
-                return Err(key_error(at("expires_type"), format!("\"{other}\" must be DATE or DATETIME")));
+                return Err(key_error(
+                    at("expires_type"),
+                    format!("\"{other}\" must be DATE or DATETIME"),
+                ));
             }
         };
         let expires = match self.expires_field {
@@ -776,7 +800,10 @@ impl RawLookup {
                 datetime,
             }),
             None if self.expires_type.is_some() => {
-                return Err(key_error(at("expires_type"), "is set without expires_field"));
+                return Err(key_error(
+                    at("expires_type"),
+                    "is set without expires_field",
+                ));
             }
             None => None,
         };
@@ -792,7 +819,10 @@ impl RawLookup {
             ));
         }
         if self.outputs.is_empty() {
-            return Err(key_error(at("outputs"), "a lookup needs at least one output"));
+            return Err(key_error(
+                at("outputs"),
+                "a lookup needs at least one output",
+            ));
         }
         let mut outputs = BTreeMap::new();
         for (output, code) in self.outputs {
@@ -802,7 +832,8 @@ impl RawLookup {
                     "an output name may use only letters, digits, '_' and '-'",
                 ));
             }
-            let code = FieldCode::parse(&code).map_err(|m| key_error(at(&format!("outputs.{output}")), m))?;
+            let code = FieldCode::parse(&code)
+                .map_err(|m| key_error(at(&format!("outputs.{output}")), m))?;
             outputs.insert(output, code);
         }
         Ok(Lookup {
@@ -855,16 +886,29 @@ subject = "件名"
     #[test]
     fn lookups_need_corroboration_and_matchable_fields() {
         let msg = error_of(&lookup_with(""));
-        assert!(msg.contains("lookups.l.verify") && msg.contains("key_only"), "{msg}");
+        assert!(
+            msg.contains("lookups.l.verify") && msg.contains("key_only"),
+            "{msg}"
+        );
         assert!(Config::parse(&lookup_with("key_only = true"), "t").is_ok());
         let msg = error_of(&lookup_with(
             "verify = [{ input = \"memo\", kintone = \"メモ\", type = \"MULTI_LINE_TEXT\" }]",
         ));
-        assert!(msg.contains("lookups.l.verify[0].type") && msg.contains("MULTI_LINE_TEXT"), "{msg}");
-        let msg = error_of(&lookup_with("key_only = true\nfilter = 'a = \"x\" limit 1'"));
+        assert!(
+            msg.contains("lookups.l.verify[0].type") && msg.contains("MULTI_LINE_TEXT"),
+            "{msg}"
+        );
+        let msg = error_of(&lookup_with(
+            "key_only = true\nfilter = 'a = \"x\" limit 1'",
+        ));
         assert!(msg.contains("lookups.l.filter"), "{msg}");
-        let msg = error_of(&lookup_with("key_only = true\norder_by = \"a desc;\"\nmax_records = 0"));
-        assert!(msg.contains("lookups.l.max_records") || msg.contains("lookups.l.order_by"), "{msg}");
+        let msg = error_of(&lookup_with(
+            "key_only = true\norder_by = \"a desc;\"\nmax_records = 0",
+        ));
+        assert!(
+            msg.contains("lookups.l.max_records") || msg.contains("lookups.l.order_by"),
+            "{msg}"
+        );
         let msg = error_of(&lookup_with("key_only = true\nfilter = \"公開 in ('x')\""));
         assert!(msg.contains("lookups.l.filter"), "{msg}");
     }

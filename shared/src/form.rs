@@ -399,7 +399,7 @@ fn parse_value(kind: &FieldKind, value: Option<&Value>) -> Result<Option<FieldVa
 
 /// A string input, trimmed (and NFKC-normalised where only ASCII is meaningful, so digits
 /// typed full-width on a phone count). `None` when blank.
-fn clean_text(value: &Value, multiline: bool, nfkc: bool) -> Result<Option<String>, Problem> {
+pub fn clean_text(value: &Value, multiline: bool, nfkc: bool) -> Result<Option<String>, Problem> {
     let Value::String(raw) = value else {
         return Err(Problem::NotAString);
     };
@@ -424,7 +424,7 @@ fn clean_text(value: &Value, multiline: bool, nfkc: bool) -> Result<Option<Strin
     Ok(Some(text))
 }
 
-fn check_length(text: &str, max: usize) -> Result<(), Problem> {
+pub fn check_length(text: &str, max: usize) -> Result<(), Problem> {
     if text.chars().count() > max {
         Err(Problem::TooLong { max })
     } else {
@@ -433,7 +433,7 @@ fn check_length(text: &str, max: usize) -> Result<(), Problem> {
 }
 
 /// A plain decimal: optional sign, digits, optional fraction. No exponents, no separators.
-fn parse_decimal(text: &str) -> Option<f64> {
+pub fn parse_decimal(text: &str) -> Option<f64> {
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
     let digits_ok = !whole.is_empty()

@@ -13,7 +13,9 @@ impl FieldCode {
     pub fn parse(code: &str) -> Result<Self, String> {
         let ok = !code.is_empty()
             && code.chars().count() <= 128
-            && code.chars().all(|c| !is_space(c) && !c.is_control() && !is_punctuation(c));
+            && code
+                .chars()
+                .all(|c| !is_space(c) && !c.is_control() && !is_punctuation(c));
         if ok {
             Ok(FieldCode(code.to_owned()))
         } else {
@@ -21,6 +23,11 @@ impl FieldCode {
                 "\"{code}\" is not a kintone field code (no spaces, quotes, brackets, commas or operators)"
             ))
         }
+    }
+
+    /// `$id`, which kintone returns only when asked for it by name.
+    pub fn record_id() -> Self {
+        FieldCode("$id".to_owned())
     }
 
     pub fn as_str(&self) -> &str {
@@ -184,7 +191,10 @@ fn is_space(c: char) -> bool {
 }
 
 fn is_punctuation(c: char) -> bool {
-    matches!(c, '"' | '\'' | '(' | ')' | ',' | '=' | '!' | '<' | '>' | '\\' | '`')
+    matches!(
+        c,
+        '"' | '\'' | '(' | ')' | ',' | '=' | '!' | '<' | '>' | '\\' | '`'
+    )
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -454,9 +464,12 @@ fn is_number(word: &str) -> bool {
 }
 
 fn is_reserved(word: &str) -> bool {
-    ["and", "or", "not", "in", "like", "is", "empty", "order", "by", "limit", "offset", "asc", "desc"]
-        .iter()
-        .any(|k| k.eq_ignore_ascii_case(word))
+    [
+        "and", "or", "not", "in", "like", "is", "empty", "order", "by", "limit", "offset", "asc",
+        "desc",
+    ]
+    .iter()
+    .any(|k| k.eq_ignore_ascii_case(word))
 }
 
 #[cfg(test)]
@@ -467,7 +480,10 @@ mod tests {
     fn literals_escape_backslash_then_quote() {
         assert_eq!(Literal::new(r#"a"b"#).unwrap().0, r#""a\"b""#);
         assert_eq!(Literal::new(r"a\").unwrap().0, r#""a\\""#);
-        assert_eq!(Literal::new(r#"\" or x != ""#).unwrap().0, r#""\\\" or x != \"""#);
+        assert_eq!(
+            Literal::new(r#"\" or x != ""#).unwrap().0,
+            r#""\\\" or x != \"""#
+        );
         assert_eq!(Literal::new("a\nb"), Err(ControlCharacter));
         assert_eq!(Literal::new("a\u{0}"), Err(ControlCharacter));
     }

@@ -105,14 +105,8 @@ pub async fn harness_with(
 /// The seminar form of the shipped relay.toml, pointed at the emulator, with `extra` appended to
 /// its `[kintone]` table and the add token behind `{secret:add}`.
 pub fn seminar_config(kintone_extra: &str) -> String {
-    let shipped = relay_shared::config::EMBEDDED_CONFIG;
-    let start = shipped
-        .find("[forms.seminar]")
-        .expect("seminar form in relay.toml");
-    let end = shipped[start..]
-        .find("\n[lookups.")
-        .map_or(shipped.len(), |i| start + i);
-    let form = shipped[start..end].replace("\"kintone-relay/seminar-add\"", "\"{secret:add}\"");
+    let form = shipped_section("forms.seminar")
+        .replace("\"kintone-relay/seminar-add\"", "\"{secret:add}\"");
     format!("[kintone]\nbase_url = \"{{base_url}}\"\n{kintone_extra}\n\n{form}")
 }
 
@@ -161,4 +155,32 @@ pub fn body_json(response: &lambda_http::Response<Body>) -> Value {
 
 pub fn header<'a>(response: &'a lambda_http::Response<Body>, name: &str) -> Option<&'a str> {
     response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The deals lookup of the shipped relay.toml, pointed at the emulator, with the view token
+/// behind `{secret:view}`.
+pub fn deals_config(kintone_extra: &str) -> String {
+    let lookup = shipped_section("lookups.deals")
+        .replace("\"kintone-relay/deals-view\"", "\"{secret:view}\"");
+    format!("[kintone]\nbase_url = \"{{base_url}}\"\n{kintone_extra}\n\n{lookup}")
+}
+
+pub const PARTNER_ORIGIN: &str = "https://partner.example.jp";
+
+/// The tables of the shipped relay.toml that belong to `prefix` (`[prefix]`, `[prefix.*]`).
+fn shipped_section(prefix: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in relay_shared::config::EMBEDDED_CONFIG.lines() {
+        if let Some(table) = line.strip_prefix('[') {
+            let name = table.split(']').next().unwrap_or("");
+            inside = name == prefix || name.starts_with(&format!("{prefix}."));
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    assert!(!out.is_empty(), "no [{prefix}] in relay.toml");
+    out
 }
