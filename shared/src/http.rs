@@ -1,7 +1,7 @@
 //! The HTTP edge both functions share: routing by path suffix, CORS, and one error enum mapped
 //! to statuses and localised JSON bodies. Internals are logged by the caller, never returned.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -212,6 +212,67 @@ impl ResponseContext {
             );
         }
     }
+}
+
+/// The two kinds of relay endpoint, `/forms/{name}` and `/lookups/{name}`.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoint {
+    Form,
+    Lookup,
+}
+
+impl Endpoint {
+    fn label(self) -> &'static str {
+        match self {
+            Endpoint::Form => "form",
+            Endpoint::Lookup => "lookup",
+        }
+    }
+
+    /// The form or lookup name the request's path ends with.
+    pub fn name_in(self, request: &Request) -> Option<&str> {
+        let collection = match self {
+            Endpoint::Form => "forms",
+            Endpoint::Lookup => "lookups",
+        };
+        route_name(request.uri().path(), collection)
+    }
+}
+
+/// A request that succeeded: how it ended (`created`, `found`, ...) and the response.
+pub type Answer = (&'static str, Response<Body>);
+
+/// Renders a request's result and writes its one log line: endpoint, name, status, outcome,
+/// the names of invalid inputs and the time taken. Never the values sent.
+pub fn finish(
+    endpoint: Endpoint,
+    request: &Request,
+    started: Instant,
+    context: &ResponseContext,
+    result: Result<Answer, ApiError>,
+) -> Response<Body> {
+    let name = endpoint.name_in(request).unwrap_or("");
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let (outcome, response, fields) = match result {
+        Ok((outcome, response)) => (outcome, response, Vec::new()),
+        Err(error) => {
+            let fields: Vec<String> = match &error {
+                ApiError::InvalidInput(fields) => fields.keys().cloned().collect(),
+                _ => Vec::new(),
+            };
+            (error.code(), context.error(&error), fields)
+        }
+    };
+    tracing::info!(
+        endpoint = endpoint.label(),
+        name,
+        status = response.status().as_u16(),
+        outcome,
+        ?fields,
+        elapsed_ms,
+        "request"
+    );
+    response
 }
 
 pub fn header_str<'a>(request: &'a Request, name: &str) -> Option<&'a str> {

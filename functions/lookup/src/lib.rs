@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use relay_shared::config::{Lookup, MatchKind};
 use relay_shared::form::{self, FieldErrors, Inputs, Problem};
-use relay_shared::http::{self, ApiError, ResponseContext};
+use relay_shared::http::{self, Answer, ApiError, Endpoint, ResponseContext};
 use relay_shared::kintone::KintoneError;
 use relay_shared::query::{KintoneQuery, Literal, QueryBuilder};
 use relay_shared::relay::{CallError, Relay};
@@ -21,64 +21,32 @@ use relay_shared::relay::{CallError, Relay};
 /// The normalised inputs of one lookup request, by input name.
 type Typed = BTreeMap<String, String>;
 
-enum Outcome {
-    Found(usize),
-    Preflight,
-}
-
 pub async fn handle(relay: &Relay, request: Request) -> Result<Response<Body>, Error> {
     let started = Instant::now();
     let mut context = ResponseContext::from_request(&request);
-    let lookup_name = http::route_name(request.uri().path(), "lookups").unwrap_or("");
     let result = respond(relay, &request, &mut context).await;
-    let elapsed_ms = started.elapsed().as_millis() as u64;
-    let response = match result {
-        Ok((outcome, response)) => {
-            let (outcome, records) = match outcome {
-                Outcome::Found(n) => ("found", n),
-                Outcome::Preflight => ("preflight", 0),
-            };
-            tracing::info!(
-                lookup = lookup_name,
-                status = response.status().as_u16(),
-                outcome,
-                records,
-                elapsed_ms,
-                "lookup"
-            );
-            response
-        }
-        Err(error) => {
-            let fields: Vec<&str> = match &error {
-                ApiError::InvalidInput(fields) => fields.keys().map(String::as_str).collect(),
-                _ => Vec::new(),
-            };
-            tracing::info!(
-                lookup = lookup_name,
-                status = error.status().as_u16(),
-                outcome = error.code(),
-                ?fields,
-                elapsed_ms,
-                "lookup"
-            );
-            context.error(&error)
-        }
-    };
-    Ok(response)
+    Ok(http::finish(
+        Endpoint::Lookup,
+        &request,
+        started,
+        &context,
+        result,
+    ))
 }
 
 async fn respond(
     relay: &Relay,
     request: &Request,
     context: &mut ResponseContext,
-) -> Result<(Outcome, Response<Body>), ApiError> {
-    let lookup = http::route_name(request.uri().path(), "lookups")
+) -> Result<Answer, ApiError> {
+    let lookup = Endpoint::Lookup
+        .name_in(request)
         .and_then(|name| relay.config.lookups.get(name))
         .ok_or(ApiError::NotFound)?;
     context.allow_origin =
         http::allowed_origin(request, &lookup.allowed_origins, lookup.allow_no_origin)?;
     if request.method() == Method::OPTIONS {
-        return Ok((Outcome::Preflight, context.preflight()));
+        return Ok(("preflight", context.preflight()));
     }
     let body = http::check_json_post(request, lookup.max_body_bytes)?;
     let inputs = Inputs::parse(body).map_err(ApiError::InvalidBody)?;
@@ -122,9 +90,8 @@ async fn respond(
         .into_iter()
         .map(|record| records::outputs(lookup, record))
         .collect();
-    let count = records.len();
     let response = context.json(StatusCode::OK, &json!({ "records": records }));
-    Ok((Outcome::Found(count), response))
+    Ok(("found", response))
 }
 
 /// Every declared input is required: a non-empty string, trimmed and NFKC-normalised (so

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use relay_shared::config::Form;
 use relay_shared::form::{FieldErrors, Inputs, Problem, validate};
-use relay_shared::http::{self, ApiError, ResponseContext};
+use relay_shared::http::{self, Answer, ApiError, Endpoint, ResponseContext};
 use relay_shared::kintone::{KintoneError, field_code_of_error_key};
 use relay_shared::relay::{CallError, Relay};
 use relay_shared::submission::{FieldValue, IdempotencyKey, Receipt, Submission, WriteValue};
@@ -22,68 +22,32 @@ const DUPLICATE_MESSAGES: [&str; 2] = [
     "This value already exists in another record.",
 ];
 
-/// How a request ended, for the log line.
-enum Outcome {
-    Created,
-    Replayed,
-    Honeypot,
-    Preflight,
-}
-
 pub async fn handle(relay: &Relay, request: Request) -> Result<Response<Body>, Error> {
     let started = Instant::now();
     let mut context = ResponseContext::from_request(&request);
-    let form_name = http::route_name(request.uri().path(), "forms").unwrap_or("");
     let result = respond(relay, &request, &mut context).await;
-    let elapsed_ms = started.elapsed().as_millis() as u64;
-    let response = match result {
-        Ok((outcome, response)) => {
-            let outcome = match outcome {
-                Outcome::Created => "created",
-                Outcome::Replayed => "replayed",
-                Outcome::Honeypot => "honeypot",
-                Outcome::Preflight => "preflight",
-            };
-            tracing::info!(
-                form = form_name,
-                status = response.status().as_u16(),
-                outcome,
-                elapsed_ms,
-                "submit"
-            );
-            response
-        }
-        Err(error) => {
-            let fields: Vec<&str> = match &error {
-                ApiError::InvalidInput(fields) => fields.keys().map(String::as_str).collect(),
-                _ => Vec::new(),
-            };
-            tracing::info!(
-                form = form_name,
-                status = error.status().as_u16(),
-                outcome = error.code(),
-                ?fields,
-                elapsed_ms,
-                "submit"
-            );
-            context.error(&error)
-        }
-    };
-    Ok(response)
+    Ok(http::finish(
+        Endpoint::Form,
+        &request,
+        started,
+        &context,
+        result,
+    ))
 }
 
 async fn respond(
     relay: &Relay,
     request: &Request,
     context: &mut ResponseContext,
-) -> Result<(Outcome, Response<Body>), ApiError> {
-    let form = http::route_name(request.uri().path(), "forms")
+) -> Result<Answer, ApiError> {
+    let form = Endpoint::Form
+        .name_in(request)
         .and_then(|name| relay.config.forms.get(name))
         .ok_or(ApiError::NotFound)?;
     context.allow_origin =
         http::allowed_origin(request, &form.allowed_origins, form.allow_no_origin)?;
     if request.method() == Method::OPTIONS {
-        return Ok((Outcome::Preflight, context.preflight()));
+        return Ok(("preflight", context.preflight()));
     }
     let body = http::check_json_post(request, form.max_body_bytes)?;
     let idempotency_key = match (
@@ -112,17 +76,17 @@ async fn respond(
             ApiError::Internal
         })?,
     };
-    let created = |outcome: Outcome| {
+    let created = |outcome: &'static str| {
         let body = json!({ "status": "created", "receipt": receipt.as_str() });
         (outcome, context.json(StatusCode::CREATED, &body))
     };
     if accepted.is_bot {
-        return Ok(created(Outcome::Honeypot));
+        return Ok(created("honeypot"));
     }
     let submission = build_submission(form, accepted.record, receipt.clone(), idempotency_key);
     match add(relay, form, &submission).await {
-        Ok(()) => Ok(created(Outcome::Created)),
-        Err(Refusal::Replay) => Ok(created(Outcome::Replayed)),
+        Ok(()) => Ok(created("created")),
+        Err(Refusal::Replay) => Ok(created("replayed")),
         Err(Refusal::Api(error)) => Err(error),
     }
 }

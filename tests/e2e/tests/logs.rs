@@ -82,10 +82,12 @@ async fn logs_name_forms_and_outcomes_but_never_tokens_or_typed_values() {
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     for needle in [
-        "\"form\":\"seminar\"",
+        "\"endpoint\":\"form\"",
+        "\"name\":\"seminar\"",
         "\"outcome\":\"created\"",
         "\"outcome\":\"invalid_input\"",
-        "\"lookup\":\"deals\"",
+        "\"endpoint\":\"lookup\"",
+        "\"name\":\"deals\"",
         "\"outcome\":\"not_found\"",
         "\"outcome\":\"found\"",
     ] {
