@@ -24,3 +24,32 @@ start_moto() {
   echo "moto_server did not start on port $port" >&2
   return 1
 }
+
+# Creates (or updates) the demo token secrets in the Secrets Manager the environment points at
+# (moto, after start_moto); the tokens are the kintone emulator's --demo ones.
+put_demo_secrets() {
+  .venv/bin/python - <<'PY'
+import boto3
+sm = boto3.client("secretsmanager")
+for name, token in {
+    "kintone-relay/seminar-add": "demoSeminarAddToken000000000000000000000",
+    "kintone-relay/deals-view": "demoDealsViewToken0000000000000000000000",
+}.items():
+    try:
+        sm.create_secret(Name=name, SecretString=token)
+    except sm.exceptions.ResourceExistsException:
+        sm.put_secret_value(SecretId=name, SecretString=token)
+PY
+}
+
+# Waits until something listens on 127.0.0.1:$1 (at most $2 seconds, default 30).
+wait_for_port() {
+  local port=$1 deadline=$((SECONDS + ${2:-30}))
+  until .venv/bin/python -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "nothing listens on 127.0.0.1:$port" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
