@@ -143,6 +143,18 @@ impl KintoneClient {
         Ok(KintoneClient { http, api_root })
     }
 
+    /// Opens a connection to the kintone domain (TCP and TLS) without calling the REST API: a
+    /// `HEAD /` whose answer (a redirect to the login page) is not read. The connection stays
+    /// in the pool for the first call; no API limit counts it.
+    pub async fn open_connection(&self) -> Result<(), reqwest::Error> {
+        let domain = self.api_root.split("/k/").next().unwrap_or(&self.api_root);
+        let result = self.http.head(format!("{domain}/")).send().await.map(drop);
+        if let Err(err) = &result {
+            tracing::warn!(error = %err, "cannot open a connection to kintone");
+        }
+        result
+    }
+
     fn request(&self, resource: &str, credentials: &Credentials) -> reqwest::RequestBuilder {
         let mut request = self
             .http
