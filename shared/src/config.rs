@@ -385,32 +385,54 @@ fn check_origin(origin: &str) -> Result<(), String> {
     }
 }
 
+/// What forms and lookups share: a name that is part of the URL, a token secret, the origins
+/// allowed to call, a body limit (returned once checked). `section` is `forms.<name>` or
+/// `lookups.<name>`.
+fn check_endpoint(
+    section: &str,
+    name: &str,
+    token_secret: &str,
+    allowed_origins: &[String],
+    allow_no_origin: bool,
+    max_body_bytes: usize,
+) -> Result<usize, KeyError> {
+    let at = |key: &str| format!("{section}.{key}");
+    if !check_name(name) {
+        return Err(key_error(
+            section,
+            "a name may use only letters, digits, '_' and '-' (it is part of the URL)",
+        ));
+    }
+    check_secret_id(token_secret).map_err(|m| key_error(at("token_secret"), m))?;
+    for origin in allowed_origins {
+        check_origin(origin).map_err(|m| key_error(at("allowed_origins"), m))?;
+    }
+    if allowed_origins.is_empty() && !allow_no_origin {
+        return Err(key_error(
+            at("allowed_origins"),
+            "list the web pages' origins allowed to call, or set allow_no_origin = true for server-to-server use",
+        ));
+    }
+    if max_body_bytes == 0 || max_body_bytes > MAX_MAX_BODY_BYTES {
+        return Err(key_error(
+            at("max_body_bytes"),
+            format!("must be between 1 and {MAX_MAX_BODY_BYTES} (Lambda's payload limit)"),
+        ));
+    }
+    Ok(max_body_bytes)
+}
+
 impl RawForm {
     fn check(self, name: &str) -> Result<Form, KeyError> {
         let at = |key: &str| format!("forms.{name}.{key}");
-        if !check_name(name) {
-            return Err(key_error(
-                format!("forms.{name}"),
-                "a form name may use only letters, digits, '_' and '-' (it is part of the URL)",
-            ));
-        }
-        check_secret_id(&self.token_secret).map_err(|m| key_error(at("token_secret"), m))?;
-        for origin in &self.allowed_origins {
-            check_origin(origin).map_err(|m| key_error(at("allowed_origins"), m))?;
-        }
-        if self.allowed_origins.is_empty() && !self.allow_no_origin {
-            return Err(key_error(
-                at("allowed_origins"),
-                "list the web pages' origins allowed to post, or set allow_no_origin = true for server-to-server use",
-            ));
-        }
-        let max_body_bytes = self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
-        if max_body_bytes == 0 || max_body_bytes > MAX_MAX_BODY_BYTES {
-            return Err(key_error(
-                at("max_body_bytes"),
-                format!("must be between 1 and {MAX_MAX_BODY_BYTES} (Lambda's payload limit)"),
-            ));
-        }
+        let max_body_bytes = check_endpoint(
+            &format!("forms.{name}"),
+            name,
+            &self.token_secret,
+            &self.allowed_origins,
+            self.allow_no_origin,
+            self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        )?;
         if self.fields.is_empty() {
             return Err(key_error(at("fields"), "a form needs at least one field"));
         }
@@ -726,22 +748,14 @@ impl RawMatch {
 impl RawLookup {
     fn check(self, name: &str) -> Result<Lookup, KeyError> {
         let at = |key: &str| format!("lookups.{name}.{key}");
-        if !check_name(name) {
-            return Err(key_error(
-                format!("lookups.{name}"),
-                "a lookup name may use only letters, digits, '_' and '-' (it is part of the URL)",
-            ));
-        }
-        check_secret_id(&self.token_secret).map_err(|m| key_error(at("token_secret"), m))?;
-        for origin in &self.allowed_origins {
-            check_origin(origin).map_err(|m| key_error(at("allowed_origins"), m))?;
-        }
-        if self.allowed_origins.is_empty() && !self.allow_no_origin {
-            return Err(key_error(
-                at("allowed_origins"),
-                "list the web pages' origins allowed to look up, or set allow_no_origin = true for server-to-server use",
-            ));
-        }
+        let max_body_bytes = check_endpoint(
+            &format!("lookups.{name}"),
+            name,
+            &self.token_secret,
+            &self.allowed_origins,
+            self.allow_no_origin,
+            self.max_body_bytes.unwrap_or(DEFAULT_LOOKUP_BODY_BYTES),
+        )?;
         let key = self.key.check(&at("key"))?;
         let verify = self
             .verify
@@ -810,13 +824,6 @@ impl RawLookup {
         let max_records = self.max_records.unwrap_or(DEFAULT_MAX_RECORDS);
         if !(1..=100).contains(&max_records) {
             return Err(key_error(at("max_records"), "must be between 1 and 100"));
-        }
-        let max_body_bytes = self.max_body_bytes.unwrap_or(DEFAULT_LOOKUP_BODY_BYTES);
-        if max_body_bytes == 0 || max_body_bytes > MAX_MAX_BODY_BYTES {
-            return Err(key_error(
-                at("max_body_bytes"),
-                format!("must be between 1 and {MAX_MAX_BODY_BYTES} (Lambda's payload limit)"),
-            ));
         }
         if self.outputs.is_empty() {
             return Err(key_error(
