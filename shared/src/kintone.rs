@@ -134,6 +134,9 @@ impl KintoneClient {
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .pool_idle_timeout(Duration::from_secs(50))
+            // The REST API never redirects; following one would carry X-Cybozu-API-Token (a
+            // custom header, which redirect handling does not strip) to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("kintone-relay/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let api_root = match settings.guest_space {

@@ -883,3 +883,34 @@ async fn every_invalid_field_is_listed_at_once_in_english_when_asked() {
         "Please check the highlighted fields."
     );
 }
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_so_the_token_goes_nowhere_else() {
+    // kintone answers with a redirect to another host (a misconfigured proxy, say).
+    let h = seminar().await;
+    let target = format!("{}/k/v1/record.json", h.base_url);
+    let redirector = axum::Router::new().fallback(move || {
+        let target = target.clone();
+        async move {
+            (
+                axum::http::StatusCode::TEMPORARY_REDIRECT,
+                [("location", target)],
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, redirector).await });
+
+    let config = seminar_config("").replace("{base_url}", &format!("http://{addr}"));
+    let relay = harness(&config, &[("add", SEMINAR_ADD_TOKEN)]).await;
+    let response = submit::handle(&relay.relay, post_json(PATH, &valid()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    assert_eq!(body_json(&response)["error"]["code"], "misconfigured");
+    assert!(
+        h.emulator.requests().is_empty(),
+        "the token followed the redirect"
+    );
+}
