@@ -105,8 +105,8 @@ const MESSAGES = {
   invalid_json: ["送信内容を読み取れませんでした（JSON の形式が正しくありません）。", "The request body is not valid JSON."],
   invalid_input: ["入力内容を確認してください。", "Please check the highlighted fields."],
   invalid_idempotency_key: [
-    "Idempotency-Key ヘッダーは英数字・-・_ の8〜64文字にしてください。",
-    "The Idempotency-Key header must be 8 to 64 letters, digits, '-' or '_'.",
+    "Idempotency-Key ヘッダーは英数字・-・_ の32〜64文字（crypto.randomUUID() など）にしてください。",
+    "The Idempotency-Key header must be 32 to 64 letters, digits, '-' or '_' (crypto.randomUUID(), say).",
   ],
   unavailable: [
     "ただいま混み合っているか、メンテナンス中です。しばらくしてからもう一度お試しください。",

@@ -46,7 +46,7 @@ async function respond(event, ctx, path) {
   const key = event.headers?.["idempotency-key"];
   let idempotencyKey = null;
   if (key !== undefined && form.idempotency_field) {
-    if (!/^[A-Za-z0-9_-]{8,64}$/.test(key)) throw new ApiError("invalid_idempotency_key");
+    if (!/^[A-Za-z0-9_-]{32,64}$/.test(key)) throw new ApiError("invalid_idempotency_key");
     idempotencyKey = key;
   }
   const { record, isBot } = validate(form, inputs);

@@ -283,10 +283,12 @@ impl RawKintone {
             .connect_timeout_ms
             .unwrap_or(DEFAULT_CONNECT_TIMEOUT_MS);
         let timeout_ms = self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
-        if !(100..=25_000).contains(&timeout_ms) {
+        // Two Secrets Manager reads (3 s each at most) and a repeated call must fit in the
+        // functions' 25 s timeout, or the browser gets the gateway's error instead of a 503.
+        if !(100..=15_000).contains(&timeout_ms) {
             return Err(key_error(
                 "kintone.timeout_ms",
-                "must be between 100 and 25000 (API Gateway gives up after 30 s)",
+                "must be between 100 and 15000 (the functions time out after 25 s)",
             ));
         }
         if connect_timeout_ms == 0 || connect_timeout_ms > timeout_ms {
@@ -322,12 +324,17 @@ impl RawKintone {
 
 fn check_base_url(url: &str) -> Result<String, String> {
     let trimmed = url.trim().trim_end_matches('/');
-    let rest = trimmed
-        .strip_prefix("https://")
-        .or_else(|| trimmed.strip_prefix("http://"))
-        .ok_or_else(|| {
-            format!("\"{url}\" must start with https:// (http:// only for a local emulator)")
-        })?;
+    let (rest, plain) = match trimmed.strip_prefix("https://") {
+        Some(rest) => (rest, false),
+        None => (trimmed.strip_prefix("http://").unwrap_or(""), true),
+    };
+    // Plain HTTP would send the token in clear text: only to this machine (a local emulator).
+    let host = rest.rsplit_once(':').map_or(rest, |(host, _)| host);
+    if plain && !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        return Err(format!(
+            "\"{url}\" must start with https:// (http:// only for a local emulator on 127.0.0.1 or localhost)"
+        ));
+    }
     if rest.is_empty() || rest.contains('/') || rest.contains('?') || rest.contains('#') {
         return Err(format!(
             "\"{url}\" must be the domain only, like https://example.cybozu.com (no path)"
@@ -375,7 +382,10 @@ fn check_origin(origin: &str) -> Result<(), String> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
             && !host.ends_with(':')
-    }) && origin == origin.to_ascii_lowercase();
+    }) && origin == origin.to_ascii_lowercase()
+        // Browsers leave the default port out, so an origin with it would never match.
+        && !(origin.starts_with("https://") && origin.ends_with(":443"))
+        && !(origin.starts_with("http://") && origin.ends_with(":80"));
     if ok {
         Ok(())
     } else {
@@ -970,6 +980,23 @@ kintone = "X"
         assert!(msg.contains("forms.f.allowed_origins"), "{msg}");
         let msg = error_of(&base.replace("https://example.cybozu.com", "example.cybozu.com"));
         assert!(msg.contains("kintone.base_url"), "{msg}");
+        let msg =
+            error_of(&base.replace("https://example.cybozu.com", "http://example.cybozu.com"));
+        assert!(
+            msg.contains("kintone.base_url") && msg.contains("https://"),
+            "{msg}"
+        );
+        assert!(
+            Config::parse(
+                &base.replace("https://example.cybozu.com", "http://127.0.0.1:8081"),
+                "t"
+            )
+            .is_ok()
+        );
+        let msg = error_of(&base.replace("https://www.example.jp", "https://www.example.jp:443"));
+        assert!(msg.contains("forms.f.allowed_origins"), "{msg}");
+        let msg = error_of(&base.replace("[forms.f]", "timeout_ms = 25000\n[forms.f]"));
+        assert!(msg.contains("kintone.timeout_ms"), "{msg}");
         let msg = error_of(&base.replace(
             "[forms.f.fields.x]",
             "fixed = { X = \"web\" }\n[forms.f.fields.x]",

@@ -122,10 +122,10 @@ pub enum Problem {
     NotAnOption,
     RepeatedChoice,
     UnknownField,
-    /// kintone itself refused the value (for example a duplicate); its own words follow.
-    RefusedByKintone {
-        detail: String,
-    },
+    /// A field with "prohibit duplicate values" already holds this value.
+    AlreadyRegistered,
+    /// kintone refused the value for another reason (its words stay in the log).
+    RefusedByKintone,
 }
 
 impl Problem {
@@ -194,10 +194,14 @@ impl Problem {
                 "このフォームにない項目です。",
                 "This form has no such field.",
             ),
-            Problem::RefusedByKintone { detail } => match lang {
-                Lang::Ja => format!("この値は登録できませんでした（{detail}）。"),
-                Lang::En => format!("This value could not be saved ({detail})."),
-            },
+            Problem::AlreadyRegistered => fixed(
+                "この値はすでに登録されています。",
+                "This value has already been registered.",
+            ),
+            Problem::RefusedByKintone => fixed(
+                "この値は登録できませんでした。",
+                "This value could not be saved.",
+            ),
         }
     }
 }
@@ -215,6 +219,22 @@ pub struct Accepted {
 
 /// Checks every input against the form and builds the record, with `fixed` values added.
 pub fn validate(form: &Form, inputs: &Inputs) -> Result<Accepted, FieldErrors> {
+    // A bot gets the answer a person would, whatever else it sent, and nothing is stored.
+    let is_bot = form
+        .honeypot
+        .as_deref()
+        .and_then(|name| inputs.get(name))
+        .is_some_and(|value| match value {
+            Value::Null | Value::Bool(false) => false,
+            Value::String(s) => !s.trim().is_empty(),
+            _ => true,
+        });
+    if is_bot {
+        return Ok(Accepted {
+            record: Record::new(),
+            is_bot,
+        });
+    }
     let mut errors = FieldErrors::new();
     for name in inputs.names() {
         let declared = form.fields.contains_key(name) || form.honeypot.as_deref() == Some(name);
@@ -252,16 +272,10 @@ pub fn validate(form: &Form, inputs: &Inputs) -> Result<Accepted, FieldErrors> {
             },
         );
     }
-    let is_bot = form
-        .honeypot
-        .as_deref()
-        .and_then(|name| inputs.get(name))
-        .is_some_and(|value| match value {
-            Value::Null | Value::Bool(false) => false,
-            Value::String(s) => !s.trim().is_empty(),
-            _ => true,
-        });
-    Ok(Accepted { record, is_bot })
+    Ok(Accepted {
+        record,
+        is_bot: false,
+    })
 }
 
 /// `Ok(None)` means "not given" (absent, null, blank or an empty list).
@@ -561,7 +575,13 @@ mod tests {
     fn honeypot_marks_bots() {
         let mut body = valid();
         body["website"] = json!("http://spam.example");
-        assert!(check(body).unwrap().is_bot);
+        assert!(check(body.clone()).unwrap().is_bot);
+        body["email"] = json!("not an email");
+        body["extra"] = json!(1);
+        assert!(
+            check(body).unwrap().is_bot,
+            "a bot never learns which fields were wrong"
+        );
     }
 
     #[test]

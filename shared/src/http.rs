@@ -83,8 +83,8 @@ impl ApiError {
                 "Please check the highlighted fields.",
             ),
             ApiError::InvalidIdempotencyKey => fixed(
-                "Idempotency-Key ヘッダーは英数字・-・_ の8〜64文字にしてください。",
-                "The Idempotency-Key header must be 8 to 64 letters, digits, '-' or '_'.",
+                "Idempotency-Key ヘッダーは英数字・-・_ の32〜64文字（crypto.randomUUID() など）にしてください。",
+                "The Idempotency-Key header must be 32 to 64 letters, digits, '-' or '_' (crypto.randomUUID(), say).",
             ),
             ApiError::Unavailable { .. } => fixed(
                 "ただいま混み合っているか、メンテナンス中です。しばらくしてからもう一度お試しください。",
@@ -256,8 +256,15 @@ pub fn finish(
     let (outcome, response, fields) = match result {
         Ok((outcome, response)) => (outcome, response, Vec::new()),
         Err(error) => {
+            // Only declared names: an unknown one is whatever the sender typed as a key.
             let fields: Vec<String> = match &error {
-                ApiError::InvalidInput(fields) => fields.keys().cloned().collect(),
+                ApiError::InvalidInput(fields) => fields
+                    .iter()
+                    .map(|(name, problem)| match problem {
+                        crate::form::Problem::UnknownField => "(unknown)".to_owned(),
+                        _ => name.clone(),
+                    })
+                    .collect(),
                 _ => Vec::new(),
             };
             (error.code(), context.error(&error), fields)

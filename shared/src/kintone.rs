@@ -162,7 +162,9 @@ impl KintoneClient {
         let mut request = self
             .http
             .post(format!("{}/{resource}", self.api_root))
-            .header("X-Cybozu-API-Token", credentials.token.expose());
+            .header("X-Cybozu-API-Token", credentials.token.expose())
+            // Messages are matched in is_duplicate; ask for the language it knows best.
+            .header("Accept-Language", "en");
         if let Some(basic) = &credentials.basic_auth {
             request = request.basic_auth(&basic.username, Some(&basic.password));
         }
@@ -291,6 +293,21 @@ fn classify(
             message: String::new(),
         },
     }
+}
+
+/// kintone's words for a "prohibit duplicate values" violation (ja, en). Field errors carry no
+/// code of their own, so the message is the only way to recognise one; requests ask for English
+/// (`Accept-Language`), and the Japanese text covers a domain whose settings force Japanese.
+const DUPLICATE_MESSAGES: [&str; 2] = [
+    "値がほかのレコードと重複しています。",
+    "This value already exists in another record.",
+];
+
+/// Whether kintone's messages for one field say the value is a duplicate.
+pub fn is_duplicate(messages: &[String]) -> bool {
+    messages
+        .iter()
+        .any(|m| DUPLICATE_MESSAGES.contains(&m.trim()))
 }
 
 /// The kintone field code in a `CB_VA01` error key: `record.<code>.value`,

@@ -81,14 +81,16 @@ impl Receipt {
     }
 }
 
-/// The client's `Idempotency-Key`: 8 to 64 characters of `A-Z a-z 0-9 _ -` (a UUID fits).
-/// 64 is kintone's limit for a text field that prohibits duplicates.
+/// The client's `Idempotency-Key`: 32 to 64 characters of `A-Z a-z 0-9 _ -`, such as
+/// `crypto.randomUUID()`. The receipt of an idempotent submission is derived from it, so it must
+/// be as unguessable as a receipt: 32 characters keep out timestamps and counters. 64 is
+/// kintone's limit for a text field that prohibits duplicates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     pub fn parse(value: &str) -> Option<Self> {
-        let ok = (8..=64).contains(&value.len())
+        let ok = (32..=64).contains(&value.len())
             && value
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
@@ -140,7 +142,8 @@ mod tests {
         assert!(IdempotencyKey::parse("short").is_none());
         assert!(IdempotencyKey::parse(&"a".repeat(65)).is_none());
         assert!(IdempotencyKey::parse("has space 123").is_none());
-        assert!(IdempotencyKey::parse("abcdefgh").is_some());
+        assert!(IdempotencyKey::parse(&"1732500000000".repeat(2)).is_none());
+        assert!(IdempotencyKey::parse("3f6c1d2e-aaaa-bbbb-cccc-000000000001").is_some());
     }
 
     #[test]
@@ -163,7 +166,7 @@ mod tests {
             app: 12,
             record,
             receipt: Receipt::random().unwrap(),
-            idempotency_key: IdempotencyKey::parse("abcdefgh"),
+            idempotency_key: IdempotencyKey::parse("3f6c1d2e-aaaa-bbbb-cccc-000000000001"),
         };
         let json = serde_json::to_string(&submission).unwrap();
         assert_eq!(

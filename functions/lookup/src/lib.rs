@@ -203,9 +203,11 @@ async fn fetch(
             Ok(found)
         }
         // A typed value that is not one of a drop-down's options: kintone calls the query
-        // invalid. For the partner it is a miss like any other.
+        // invalid. For the partner it is a miss like any other. Without a choice input, the
+        // option that does not exist is in the admin's filter: that is a configuration error.
         Err(CallError::Kintone(KintoneError::Misconfigured { code, id, .. }))
-            if code == "GAIA_IQ10" =>
+            if code == "GAIA_IQ10"
+                && lookup.inputs().any(|field| field.kind == MatchKind::Choice) =>
         {
             tracing::warn!(
                 lookup = lookup.name,

@@ -10,17 +10,9 @@ use serde_json::json;
 use relay_shared::config::Form;
 use relay_shared::form::{FieldErrors, Inputs, Problem, validate};
 use relay_shared::http::{self, Answer, ApiError, Endpoint, ResponseContext};
-use relay_shared::kintone::{KintoneError, field_code_of_error_key};
+use relay_shared::kintone::{self, KintoneError, field_code_of_error_key};
 use relay_shared::relay::{CallError, Relay};
 use relay_shared::submission::{FieldValue, IdempotencyKey, Receipt, Submission, WriteValue};
-
-/// kintone's words for a "prohibit duplicate values" violation (ja, en). Field errors carry no
-/// code of their own, so the message is the only way to tell a replay from another refusal; an
-/// unrecognised message fails safe as `misconfigured` rather than claiming a record exists.
-const DUPLICATE_MESSAGES: [&str; 2] = [
-    "値がほかのレコードと重複しています。",
-    "This value already exists in another record.",
-];
 
 pub async fn handle(relay: &Relay, request: Request) -> Result<Response<Body>, Error> {
     let started = Instant::now();
@@ -164,9 +156,8 @@ fn interpret_refusal(
     let is_duplicate_key = |key: &str, messages: &[String]| {
         submission.idempotency_key.is_some()
             && field_code_of_error_key(key) == form.idempotency_field.as_deref()
-            && messages
-                .iter()
-                .any(|m| DUPLICATE_MESSAGES.contains(&m.trim()))
+            // An unrecognised message fails safe as `misconfigured`, never as a false replay.
+            && kintone::is_duplicate(messages)
     };
     if errors
         .iter()
@@ -182,8 +173,10 @@ fn interpret_refusal(
             Some(input) => {
                 fields.insert(
                     input.to_owned(),
-                    Problem::RefusedByKintone {
-                        detail: messages.join(" "),
+                    if kintone::is_duplicate(messages) {
+                        Problem::AlreadyRegistered
+                    } else {
+                        Problem::RefusedByKintone
                     },
                 );
             }

@@ -38,6 +38,7 @@ async fn logs_name_forms_and_outcomes_but_never_tokens_or_typed_values() {
         "秘密商事",
         "P-00X",
         "D-4242",
+        "leaked.as.a.key@example.jp",
     ];
     let submit = harness(&seminar_config(""), &[("add", SEMINAR_ADD_TOKEN)]).await;
     let form = json!({"name": typed[0], "email": typed[1], "phone": typed[2], "question": typed[3],
@@ -49,6 +50,7 @@ async fn logs_name_forms_and_outcomes_but_never_tokens_or_typed_values() {
     let receipt = body_json(&created)["receipt"].as_str().unwrap().to_owned();
     let mut invalid = form.clone();
     invalid["email"] = json!(format!("{} at home", typed[1]));
+    invalid[typed[7]] = json!("x");
     let refused = submit::handle(&submit.relay, post_json("/forms/seminar", &invalid))
         .await
         .unwrap();

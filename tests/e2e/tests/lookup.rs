@@ -474,3 +474,16 @@ async fn kintone_unavailable_is_503() {
     assert_eq!(response.status(), 503);
     assert!(header(&response, "retry-after").is_some());
 }
+
+#[tokio::test]
+async fn a_filter_naming_a_missing_option_is_misconfigured_not_a_miss() {
+    let config = deals_config("").replace(r#"公開 in ("公開する")"#, r#"公開 in ("公開済み")"#);
+    let h = harness(&config, &[("view", DEALS_VIEW_TOKEN)]).await;
+    let response = lookup::handle(&h.relay, ask(&valid())).await.unwrap();
+    assert_eq!(
+        h.emulator.requests()[0].error_code.as_deref(),
+        Some("GAIA_IQ10")
+    );
+    assert_eq!(response.status(), 500);
+    assert_eq!(body_json(&response)["error"]["code"], "misconfigured");
+}

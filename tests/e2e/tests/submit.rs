@@ -251,7 +251,11 @@ required = true
     let body = body_json(&second);
     assert_eq!(body["error"]["code"], "invalid_input");
     let message = body["error"]["fields"]["email"].as_str().unwrap();
-    assert!(message.contains("already exists"), "{message}");
+    assert_eq!(message, "This value has already been registered.");
+    assert!(
+        !body.to_string().contains("already exists"),
+        "kintone's own words stay out: {body}"
+    );
 }
 
 #[tokio::test]
