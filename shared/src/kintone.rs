@@ -125,6 +125,7 @@ pub struct RecordId(pub String);
 
 pub struct KintoneClient {
     http: reqwest::Client,
+    base_url: String,
     api_root: String,
 }
 
@@ -143,15 +144,23 @@ impl KintoneClient {
             Some(space) => format!("{}/k/guest/{space}/v1", settings.base_url),
             None => format!("{}/k/v1", settings.base_url),
         };
-        Ok(KintoneClient { http, api_root })
+        Ok(KintoneClient {
+            http,
+            base_url: settings.base_url.clone(),
+            api_root,
+        })
     }
 
     /// Opens a connection to the kintone domain (TCP and TLS) without calling the REST API: a
     /// `HEAD /` whose answer (a redirect to the login page) is not read. The connection stays
     /// in the pool for the first call; no API limit counts it.
     pub async fn open_connection(&self) -> Result<(), reqwest::Error> {
-        let domain = self.api_root.split("/k/").next().unwrap_or(&self.api_root);
-        let result = self.http.head(format!("{domain}/")).send().await.map(drop);
+        let result = self
+            .http
+            .head(format!("{}/", self.base_url))
+            .send()
+            .await
+            .map(drop);
         if let Err(err) = &result {
             tracing::warn!(error = %err, "cannot open a connection to kintone");
         }

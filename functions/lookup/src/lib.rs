@@ -54,26 +54,24 @@ async fn respond(
     let query = build_query(lookup, &typed).map_err(ApiError::InvalidInput)?;
 
     let found = fetch(relay, lookup, &query).await?;
-    let today = time::OffsetDateTime::now_utc().to_offset(relay.config.kintone.utc_offset);
+    let now = time::OffsetDateTime::now_utc().to_offset(relay.config.kintone.utc_offset);
     let mut matching: Vec<_> = found
         .iter()
-        .filter(
-            |record| match records::check(lookup, &typed, record, today) {
-                Ok(()) => true,
-                Err(reason) => {
-                    // kintone returned what the query excludes: keep it out and say so.
-                    let record_id = records::id_of(record);
-                    tracing::warn!(
-                        lookup = lookup.name,
-                        app = lookup.app,
-                        record_id,
-                        reason,
-                        "anomaly: kintone returned a record that fails the relay's check"
-                    );
-                    false
-                }
-            },
-        )
+        .filter(|record| match records::check(lookup, &typed, record, now) {
+            Ok(()) => true,
+            Err(reason) => {
+                // kintone returned what the query excludes: keep it out and say so.
+                let record_id = records::id_of(record);
+                tracing::warn!(
+                    lookup = lookup.name,
+                    app = lookup.app,
+                    record_id,
+                    reason,
+                    "anomaly: kintone returned a record that fails the relay's check"
+                );
+                false
+            }
+        })
         .collect();
     if matching.is_empty() {
         return Err(ApiError::NotFound);
