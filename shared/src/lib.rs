@@ -1,13 +1,19 @@
-//! The core both relay functions share: configuration, input validation, the kintone client,
-//! token secrets, HTTP responses and logging.
+//! The relay's core, a library of domain ideas that knows no handler and no HTTP type, and the
+//! HTTP edge over it ([`http`]), which is the only module that speaks HTTP.
 
+// The core.
 pub mod config;
-pub mod form;
-pub mod http;
+pub mod input;
 pub mod kintone;
-pub mod lang;
 pub mod logging;
+pub mod lookup;
 pub mod query;
 pub mod relay;
 pub mod secrets;
-pub mod submission;
+pub mod submit;
+
+// The edge.
+pub mod http;
+
+#[cfg(test)]
+mod fixtures;

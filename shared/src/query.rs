@@ -5,9 +5,32 @@
 use std::fmt;
 
 /// A kintone field code. Codes cannot be quoted in a query, so only codes without spaces or
-/// query punctuation are accepted; they come from relay.toml, never from a request.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// query punctuation are accepted; they come from relay.toml, never from a request. Serialised
+/// as the plain code (a queued submission's record keys), and checked again when read back.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct FieldCode(String);
+
+impl TryFrom<String> for FieldCode {
+    type Error = String;
+
+    fn try_from(code: String) -> Result<Self, String> {
+        FieldCode::parse(&code)
+    }
+}
+
+impl From<FieldCode> for String {
+    fn from(code: FieldCode) -> String {
+        code.0
+    }
+}
+
+/// Lets a map keyed by field codes be read with a `&str`: a code compares as its text.
+impl std::borrow::Borrow<str> for FieldCode {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
 
 impl FieldCode {
     pub fn parse(code: &str) -> Result<Self, String> {

@@ -1,10 +1,8 @@
 //! What a relay function builds once per instance and borrows for every request.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, ConfigError};
-use crate::http::ApiError;
+use crate::config::{Config, ConfigError, Function, SecretId};
 use crate::kintone::{Credentials, KintoneClient, KintoneError};
 use crate::secrets::{SecretError, SecretStore};
 
@@ -26,14 +24,21 @@ pub enum CallError {
     Kintone(#[from] KintoneError),
 }
 
-/// Which endpoints a function serves. It decides the secrets the function reads (the SAM
-/// template lets each function read only its own), and so the ones it fetches at init.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoints {
-    /// `POST /forms/{form}`: the `submit` function.
-    Forms,
-    /// `POST /lookups/{lookup}`: the `lookup` function.
-    Lookups,
+/// How long to wait when Secrets Manager, not kintone, was unavailable.
+const SECRETS_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+impl CallError {
+    /// How long to wait before the same call may succeed; `None` when it never will.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CallError::Secret(SecretError::Unavailable { .. }) => Some(SECRETS_RETRY_AFTER),
+            CallError::Kintone(KintoneError::Unavailable { retry_after, .. }) => Some(*retry_after),
+            CallError::Secret(SecretError::Unusable { .. })
+            | CallError::Kintone(
+                KintoneError::Refused { .. } | KintoneError::Misconfigured { .. },
+            ) => None,
+        }
+    }
 }
 
 /// The longest init waits for warming before it leaves the rest to the first request.
@@ -101,7 +106,7 @@ impl Relay {
     /// connections the first request of `endpoints` needs (see [`Relay::warm`]) unless
     /// `RELAY_WARM_AT_INIT=0`. Only the configuration can make it fail: an unreachable Secrets
     /// Manager or kintone is logged and left to the first request.
-    pub async fn from_env(endpoints: Endpoints) -> Result<Self, StartupError> {
+    pub async fn from_env(function: Function) -> Result<Self, StartupError> {
         prefer_ca_bundle();
         let config = Config::from_env()?;
         // Bounded, so a hanging Secrets Manager ends as a 503 well within the Lambda timeout.
@@ -121,45 +126,30 @@ impl Relay {
         let kintone = KintoneClient::new(&config.kintone)?;
         let relay = Relay::new(config, secrets, kintone);
         if warm_at_init() {
-            relay.warm(endpoints).await;
+            relay.warm(function).await;
         }
         Ok(relay)
     }
 
-    /// The token secrets of `endpoints`, each once.
-    pub fn token_secrets(&self, endpoints: Endpoints) -> BTreeSet<&str> {
-        match endpoints {
-            Endpoints::Forms => self
-                .config
-                .forms
-                .values()
-                .map(|form| form.token_secret.as_str())
-                .collect(),
-            Endpoints::Lookups => self
-                .config
-                .lookups
-                .values()
-                .map(|lookup| lookup.token_secret.as_str())
-                .collect(),
-        }
-    }
-
-    /// Does during init what the first request would otherwise wait for: reads the token
-    /// secrets of `endpoints` (and the Basic auth secret) into the cache, which also opens the
+    /// Does during init what the first request would otherwise wait for: reads the secrets
+    /// `function` reads (its tokens and the Basic auth secret) into the cache, which also opens the
     /// Secrets Manager connection, and meanwhile opens the kintone connection (TCP and TLS)
     /// without calling the API. On Lambda, init runs at full CPU, so the TLS handshakes cost
     /// a fraction of what they cost in a first request at 128-256 MB. Bounded by
     /// [`WARM_TIMEOUT`]; whatever fails or is cut short is logged and left to the first request.
-    pub async fn warm(&self, endpoints: Endpoints) {
+    pub async fn warm(&self, function: Function) {
         let started = Instant::now();
+        let basic_auth = self.config.kintone.basic_auth_secret.as_ref();
         let secrets = async {
             let mut cached = 0u32;
             // One after another, so the second reuses the connection the first opened.
-            for secret_id in self.token_secrets(endpoints) {
-                cached += u32::from(self.secrets.token(secret_id).await.is_ok());
-            }
-            if let Some(secret_id) = &self.config.kintone.basic_auth_secret {
-                cached += u32::from(self.secrets.basic_auth(secret_id).await.is_ok());
+            for secret_id in self.config.secrets_read_by(function) {
+                let read = if Some(secret_id) == basic_auth {
+                    self.secrets.basic_auth(secret_id).await.is_ok()
+                } else {
+                    self.secrets.token(secret_id).await.is_ok()
+                };
+                cached += u32::from(read);
             }
             cached
         };
@@ -179,7 +169,7 @@ impl Relay {
         }
     }
 
-    async fn credentials(&self, token_secret: &str) -> Result<Credentials, SecretError> {
+    async fn credentials(&self, token_secret: &SecretId) -> Result<Credentials, SecretError> {
         let token = self.secrets.token(token_secret).await?;
         self.with_basic_auth(token).await
     }
@@ -200,7 +190,7 @@ impl Relay {
     /// a refused token stored nothing, so the repeat is safe.
     pub async fn call_with_token<T, F, Fut>(
         &self,
-        token_secret: &str,
+        token_secret: &SecretId,
         call: F,
     ) -> Result<T, CallError>
     where
@@ -212,7 +202,7 @@ impl Relay {
         match call(credentials).await {
             Err(err) if err.is_invalid_token() => {
                 tracing::warn!(
-                    token_secret,
+                    token_secret = token_secret.as_str(),
                     "kintone does not know the cached token; re-reading the secret"
                 );
                 let token = self.secrets.refresh_token(token_secret, &stale).await?;
@@ -220,26 +210,6 @@ impl Relay {
                 Ok(call(credentials).await?)
             }
             other => Ok(other?),
-        }
-    }
-}
-
-impl CallError {
-    /// The browser's view of a failed call; `Refused` is the caller's to interpret first.
-    pub fn to_api_error(&self) -> ApiError {
-        match self {
-            CallError::Secret(SecretError::Unavailable { .. }) => ApiError::Unavailable {
-                retry_after: Duration::from_secs(5),
-            },
-            CallError::Secret(SecretError::Unusable { .. }) => ApiError::Misconfigured,
-            CallError::Kintone(KintoneError::Unavailable { retry_after, .. }) => {
-                ApiError::Unavailable {
-                    retry_after: *retry_after,
-                }
-            }
-            CallError::Kintone(
-                KintoneError::Misconfigured { .. } | KintoneError::Refused { .. },
-            ) => ApiError::Misconfigured,
         }
     }
 }

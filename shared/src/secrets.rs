@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::Client;
 
+use crate::config::SecretId;
+
 /// A kintone API token. Its `Debug` never shows the value, so it cannot reach a log by accident.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
@@ -91,7 +93,8 @@ impl SecretStore {
         self.fetches.load(Ordering::Relaxed)
     }
 
-    pub async fn token(&self, secret_id: &str) -> Result<Token, SecretError> {
+    pub async fn token(&self, secret_id: &SecretId) -> Result<Token, SecretError> {
+        let secret_id = secret_id.as_str();
         let raw = self.value(secret_id, None).await?;
         parse_token(secret_id, &raw)
     }
@@ -100,14 +103,16 @@ impl SecretStore {
     /// replaced it, and returns the token to retry with.
     pub async fn refresh_token(
         &self,
-        secret_id: &str,
+        secret_id: &SecretId,
         stale: &Token,
     ) -> Result<Token, SecretError> {
+        let secret_id = secret_id.as_str();
         let raw = self.value(secret_id, Some(stale)).await?;
         parse_token(secret_id, &raw)
     }
 
-    pub async fn basic_auth(&self, secret_id: &str) -> Result<BasicAuth, SecretError> {
+    pub async fn basic_auth(&self, secret_id: &SecretId) -> Result<BasicAuth, SecretError> {
+        let secret_id = secret_id.as_str();
         let raw = self.value(secret_id, None).await?;
         parse_basic_auth(secret_id, &raw)
     }

@@ -7,8 +7,9 @@ The rules, for every AWS::Serverless::Function in template.yaml:
     `lookup` (serves [lookups.*]), and each binary is deployed exactly once;
   - its permissions come only from its own AWS::IAM::Role's inline policies (no SAM `Policies`,
     no managed policies, no separate policy resources, no role shared with another function);
-  - those policies allow `secretsmanager:GetSecretValue` on exactly the secrets its tables'
-    `token_secret`s name, plus [kintone] basic_auth_secret, each as one exact ARN
+  - those policies allow `secretsmanager:GetSecretValue` on exactly the secrets the function
+    reads according to `relay-check --format json` (the same list the functions warm at init:
+    its tables' `token_secret`s plus [kintone] basic_auth_secret), each as one exact ARN
     (`...:secret:${SecretNamePrefix}<rest>-??????`, the prefix taken at its default), and
     `logs:CreateLogStream`/`logs:PutLogEvents` on its own log group; nothing else;
   - no environment variable carries a token; reserved concurrency is set from a parameter and
@@ -19,16 +20,12 @@ The negative tests below seed each kind of drift into a copy and expect the chec
 
 from __future__ import annotations
 
+import json
 import re
-import sys
+import subprocess
 import tempfile
 import unittest
 from pathlib import Path
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 from cfnlint.decode import cfn_yaml
 
@@ -75,30 +72,35 @@ def getatt_arn_target(value):
     return None
 
 
-def needed_secrets(relay: dict) -> tuple[dict[str, set[str]], list[str]]:
-    """The secret names each binary reads, according to relay.toml."""
+def relay_check(relay_path: Path) -> tuple[dict | None, str]:
+    """What relay-check (the functions' own parser) says each function serves and reads."""
+    result = subprocess.run(
+        ["cargo", "run", "--quiet", "--locked", "-p", "relay-check", "--", "--format", "json", str(relay_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        return None, result.stderr.strip()
+    return json.loads(result.stdout), ""
+
+
+def needed_secrets(relay_path: Path) -> tuple[dict[str, set[str]], list[str]]:
+    """The secret names each binary reads: relay-check's list, the one the functions warm."""
+    checked, error = relay_check(relay_path)
+    if checked is None:
+        return {binary: set() for binary in SERVES}, [f"relay-check: {error}"]
     problems = []
-    needed = {binary: set() for binary in SERVES}
-    basic = relay.get("kintone", {}).get("basic_auth_secret")
-    owners: dict[str, set[str]] = {}
-    for binary, table in SERVES.items():
-        for name, entry in relay.get(table, {}).items():
-            secret = entry.get("token_secret")
-            if not isinstance(secret, str):
-                problems.append(f"relay.toml: [{table}.{name}] has no token_secret")
-                continue
-            needed[binary].add(secret)
-            owners.setdefault(secret, set()).add(table)
-        if basic:
-            needed[binary].add(basic)
-    for secret, tables in owners.items():
-        if len(tables) > 1:
-            problems.append(
-                f"relay.toml: {secret} is named by both [forms] and [lookups]: one token that can "
-                "add and view defeats the split between submit and lookup"
-            )
+    needed = {binary: set(checked["functions"].get(binary, {}).get("reads", [])) for binary in SERVES}
+    basic = checked.get("basic_auth_secret")
+    tokens = {binary: names - {basic} for binary, names in needed.items()}
+    for secret in sorted(tokens["submit"] & tokens["lookup"]):
+        problems.append(
+            f"relay.toml: {secret} is named by both [forms] and [lookups]: one token that can "
+            "add and view defeats the split between submit and lookup"
+        )
     for binary, names in needed.items():
-        for name in names:
+        for name in sorted(names):
             if name.startswith("arn:"):
                 problems.append(
                     f"relay.toml: {name}: write secrets by name; this check (and the template's "
@@ -271,9 +273,7 @@ class TemplateCheck:
 def check(template_path: Path, relay_path: Path) -> list[str]:
     """Every disagreement between the template's grants and relay.toml, as messages."""
     template = cfn_yaml.load(str(template_path))
-    with open(relay_path, "rb") as f:
-        relay = tomllib.load(f)
-    needed, problems = needed_secrets(relay)
+    needed, problems = needed_secrets(relay_path)
     checker = TemplateCheck(template)
     granted = checker.granted_secrets()
     problems += checker.problems

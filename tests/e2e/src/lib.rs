@@ -102,12 +102,23 @@ pub async fn harness_with(
     }
 }
 
-/// The seminar form of the shipped relay.toml, pointed at the emulator, with `extra` appended to
-/// its `[kintone]` table and the add token behind `{secret:add}`.
+/// The tests' seminar form (tests/fixtures/seminar.toml): its add token is behind `{secret:add}`.
+pub const SEMINAR_FIXTURE: &str = include_str!("../../fixtures/seminar.toml");
+/// The tests' deals lookup (tests/fixtures/deals.toml): its view token is behind `{secret:view}`.
+pub const DEALS_FIXTURE: &str = include_str!("../../fixtures/deals.toml");
+
+/// A config of the `[kintone]` table pointed at the emulator, with `kintone_extra` appended to
+/// it, followed by `sections`.
+pub fn config_with(kintone_extra: &str, sections: &[&str]) -> String {
+    format!(
+        "[kintone]\nbase_url = \"{{base_url}}\"\n{kintone_extra}\n\n{}",
+        sections.join("\n")
+    )
+}
+
+/// The seminar form, pointed at the emulator, with `kintone_extra` in its `[kintone]` table.
 pub fn seminar_config(kintone_extra: &str) -> String {
-    let form = shipped_section("forms.seminar")
-        .replace("\"kintone-relay/seminar-add\"", "\"{secret:add}\"");
-    format!("[kintone]\nbase_url = \"{{base_url}}\"\n{kintone_extra}\n\n{form}")
+    config_with(kintone_extra, &[SEMINAR_FIXTURE])
 }
 
 /// A POST of `body` to `path`, as API Gateway would hand it to the function.
@@ -157,30 +168,9 @@ pub fn header<'a>(response: &'a lambda_http::Response<Body>, name: &str) -> Opti
     response.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The deals lookup of the shipped relay.toml, pointed at the emulator, with the view token
-/// behind `{secret:view}`.
+/// The deals lookup, pointed at the emulator, with `kintone_extra` in its `[kintone]` table.
 pub fn deals_config(kintone_extra: &str) -> String {
-    let lookup = shipped_section("lookups.deals")
-        .replace("\"kintone-relay/deals-view\"", "\"{secret:view}\"");
-    format!("[kintone]\nbase_url = \"{{base_url}}\"\n{kintone_extra}\n\n{lookup}")
+    config_with(kintone_extra, &[DEALS_FIXTURE])
 }
 
 pub const PARTNER_ORIGIN: &str = "https://partner.example.jp";
-
-/// The tables of the shipped relay.toml that belong to `prefix` (`[prefix]`, `[prefix.*]`).
-fn shipped_section(prefix: &str) -> String {
-    let mut out = String::new();
-    let mut inside = false;
-    for line in relay_shared::config::EMBEDDED_CONFIG.lines() {
-        if let Some(table) = line.strip_prefix('[') {
-            let name = table.split(']').next().unwrap_or("");
-            inside = name == prefix || name.starts_with(&format!("{prefix}."));
-        }
-        if inside {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    assert!(!out.is_empty(), "no [{prefix}] in relay.toml");
-    out
-}

@@ -393,15 +393,8 @@ async fn more_matches_than_max_records_are_cut_and_the_query_asks_for_one_more()
 #[tokio::test]
 async fn lookup_uses_only_the_view_token_and_never_a_submit_token() {
     // The seminar form's secret does not exist: a lookup that touched it would fail.
-    let config = format!(
-        "{}\n{}",
-        deals_config(""),
-        seminar_config("")
-            .split_once("[forms.seminar]")
-            .map(|(_, form)| format!("[forms.seminar]{form}"))
-            .unwrap()
-            .replace("{secret:add}", "e2e/never-created-submit-secret")
-    );
+    let seminar = SEMINAR_FIXTURE.replace("{secret:add}", "e2e/never-created-submit-secret");
+    let config = config_with("", &[DEALS_FIXTURE, &seminar]);
     let h = harness(&config, &[("view", DEALS_VIEW_TOKEN)]).await;
     let response = lookup::handle(&h.relay, ask(&valid())).await.unwrap();
     assert_eq!(response.status(), 200);

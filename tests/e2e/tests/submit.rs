@@ -162,7 +162,11 @@ async fn a_rotated_token_is_picked_up_without_a_failed_submission() {
     // Rotate: a new add-only token in kintone, the secret updated, the old token revoked.
     let new_token = "rotatedSeminarAddToken000000000000000000";
     h.emulator.add_token(new_token, 12, &[Permission::Add]);
-    let secret_name = h.relay.config.forms["seminar"].token_secret.clone();
+    let secret_name = h.relay.config.forms["seminar"]
+        .access
+        .token_secret
+        .as_str()
+        .to_owned();
     put_secret(
         &h.secrets,
         &secret_name,
@@ -376,7 +380,7 @@ async fn no_origin_is_refused_unless_the_form_allows_it() {
     assert_eq!(response.status(), 403);
     assert_eq!(kintone_calls(&h), 0);
 
-    let config = seminar_config("").replace("# allow_no_origin = true", "allow_no_origin = true");
+    let config = seminar_config("").replace("allow_no_origin = false", "allow_no_origin = true");
     let h = harness(&config, &[("add", SEMINAR_ADD_TOKEN)]).await;
     let request = post(
         PATH,

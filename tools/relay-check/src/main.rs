@@ -1,22 +1,40 @@
-//! `cargo run -p relay-check [PATH]`: checks a relay.toml exactly as the functions will at
-//! start-up (the same parser, by default the same file they embed at build time) and prints what
-//! each function serves and which secrets it reads, so a bad config fails the deploy instead of
-//! every cold start. `scripts/deploy` and `scripts/check-deploy` run it before building.
+//! `cargo run -p relay-check [--format text|json] [PATH]`: checks a relay.toml exactly as the
+//! functions will at start-up (the same parser, by default the same file they embed at build
+//! time) and prints what each function serves and which secrets it reads, so a bad config fails
+//! the deploy instead of every cold start. `scripts/deploy` and `scripts/check-deploy` run it
+//! before building; the template test (tests/deploy) reads its JSON to check the grants.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use relay_shared::config::{Config, EMBEDDED_CONFIG, EMBEDDED_CONFIG_NAME};
+use relay_shared::config::{Config, EMBEDDED_CONFIG, EMBEDDED_CONFIG_NAME, Function};
+use serde_json::json;
+
+const USAGE: &str = "usage: relay-check [--format text|json] [PATH]   (default: the relay.toml the functions embed)";
+
+enum Format {
+    Text,
+    Json,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let parsed = match args.as_slice() {
-        [] => Config::parse(EMBEDDED_CONFIG, EMBEDDED_CONFIG_NAME),
-        [path] if !path.starts_with('-') => Config::from_file(Path::new(path)),
-        _ => {
-            eprintln!("usage: relay-check [PATH]   (default: the relay.toml the functions embed)");
-            return ExitCode::from(2);
+    let mut format = Format::Text;
+    let mut path: Option<String> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--format" => match args.next().as_deref() {
+                Some("text") => format = Format::Text,
+                Some("json") => format = Format::Json,
+                _ => return usage(),
+            },
+            _ if arg.starts_with('-') || path.is_some() => return usage(),
+            _ => path = Some(arg),
         }
+    }
+    let parsed = match &path {
+        None => Config::parse(EMBEDDED_CONFIG, EMBEDDED_CONFIG_NAME),
+        Some(path) => Config::from_file(Path::new(path)),
     };
     let config = match parsed {
         Ok(config) => config,
@@ -25,40 +43,73 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let basic_auth = config.kintone.basic_auth_secret.as_deref();
-    let forms: Vec<(&str, &str)> = config
-        .forms
-        .values()
-        .map(|f| (f.name.as_str(), f.token_secret.as_str()))
-        .collect();
-    let lookups: Vec<(&str, &str)> = config
-        .lookups
-        .values()
-        .map(|l| (l.name.as_str(), l.token_secret.as_str()))
-        .collect();
+    match format {
+        Format::Text => print_text(&config),
+        Format::Json => print_json(&config),
+    }
+    ExitCode::SUCCESS
+}
+
+fn usage() -> ExitCode {
+    eprintln!("{USAGE}");
+    ExitCode::from(2)
+}
+
+fn route(function: Function) -> &'static str {
+    match function {
+        Function::Submit => "/forms",
+        Function::Lookup => "/lookups",
+    }
+}
+
+fn print_text(config: &Config) {
     println!(
         "relay.toml is valid; kintone at {}",
         config.kintone.base_url
     );
-    for (function, route, entries) in [
-        ("submit", "/forms", &forms),
-        ("lookup", "/lookups", &lookups),
-    ] {
-        let mut secrets: Vec<&str> = entries.iter().map(|(_, secret)| *secret).collect();
-        secrets.extend(basic_auth);
-        secrets.sort_unstable();
-        secrets.dedup();
-        let routes: Vec<String> = entries
-            .iter()
-            .map(|(name, _)| format!("{route}/{name}"))
+    for function in Function::ALL {
+        let routes: Vec<String> = config
+            .served_by(function)
+            .into_iter()
+            .map(|name| format!("{}/{name}", route(function)))
+            .collect();
+        let secrets: Vec<&str> = config
+            .secrets_read_by(function)
+            .into_iter()
+            .map(|secret| secret.as_str())
             .collect();
         println!(
-            "  {function}: serves {} ; reads {}",
+            "  {}: serves {} ; reads {}",
+            function.binary(),
             list_or(&routes, "nothing"),
             list_or(&secrets, "no secret"),
         );
     }
-    ExitCode::SUCCESS
+}
+
+/// `{"functions": {"submit": {"serves": [...], "reads": [...]}, ...}, "basic_auth_secret": ...}`
+fn print_json(config: &Config) {
+    let functions: serde_json::Map<String, serde_json::Value> = Function::ALL
+        .into_iter()
+        .map(|function| {
+            let secrets: Vec<&str> = config
+                .secrets_read_by(function)
+                .into_iter()
+                .map(|secret| secret.as_str())
+                .collect();
+            let served = json!({ "serves": config.served_by(function), "reads": secrets });
+            (function.binary().to_owned(), served)
+        })
+        .collect();
+    let basic_auth = config
+        .kintone
+        .basic_auth_secret
+        .as_ref()
+        .map(|s| s.as_str());
+    println!(
+        "{}",
+        json!({ "functions": functions, "basic_auth_secret": basic_auth })
+    );
 }
 
 fn list_or<T: AsRef<str>>(items: &[T], empty: &str) -> String {

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::config::Form;
+use crate::query::FieldCode;
+
 /// A field value in kintone's write shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -21,8 +24,12 @@ pub struct WriteValue {
 }
 
 /// A record to add: kintone field code -> value.
-pub type Record = BTreeMap<String, WriteValue>;
+pub type Record = BTreeMap<FieldCode, WriteValue>;
 
+/// What a person answered, by kintone field: the record before the relay adds its own values.
+pub type Answers = Record;
+
+/// Everything needed to add one record, now or later from a queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Submission {
     pub form: String,
@@ -30,6 +37,38 @@ pub struct Submission {
     pub record: Record,
     pub receipt: Receipt,
     pub idempotency_key: Option<IdempotencyKey>,
+}
+
+impl Submission {
+    /// The one place a record is assembled: the answers, the form's fixed values, the receipt
+    /// and the idempotency key, each in the field the form names for it.
+    pub fn new(
+        form: &Form,
+        answers: Answers,
+        receipt: Receipt,
+        idempotency_key: Option<IdempotencyKey>,
+    ) -> Self {
+        let text = |value: &str| WriteValue {
+            value: FieldValue::Text(value.to_owned()),
+        };
+        let mut record = answers;
+        for (code, value) in &form.fixed {
+            record.insert(code.clone(), text(value));
+        }
+        if let Some(code) = &form.receipt_field {
+            record.insert(code.clone(), text(receipt.as_str()));
+        }
+        if let (Some(code), Some(key)) = (&form.idempotency_field, &idempotency_key) {
+            record.insert(code.clone(), text(key.as_str()));
+        }
+        Submission {
+            form: form.name.clone(),
+            app: form.app,
+            record,
+            receipt,
+            idempotency_key,
+        }
+    }
 }
 
 /// The code the applicant and the staff quote. 100 random bits in Crockford base32, grouped
@@ -40,6 +79,18 @@ pub struct Receipt(String);
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 impl Receipt {
+    /// The receipt of a new submission: derived from its Idempotency-Key when it has one (so a
+    /// replay gets the same receipt), random otherwise.
+    pub fn for_submission(
+        form: &str,
+        idempotency_key: Option<&IdempotencyKey>,
+    ) -> Result<Self, getrandom::Error> {
+        match idempotency_key {
+            Some(key) => Ok(Self::for_idempotency_key(form, key)),
+            None => Self::random(),
+        }
+    }
+
     pub fn random() -> Result<Self, getrandom::Error> {
         let mut bytes = [0u8; 13];
         getrandom::fill(&mut bytes)?;
@@ -148,15 +199,16 @@ mod tests {
 
     #[test]
     fn submissions_round_trip_through_json() {
+        let code = |text: &str| FieldCode::parse(text).unwrap();
         let mut record = Record::new();
         record.insert(
-            "氏名".into(),
+            code("氏名"),
             WriteValue {
                 value: FieldValue::Text("山田".into()),
             },
         );
         record.insert(
-            "同意".into(),
+            code("同意"),
             WriteValue {
                 value: FieldValue::List(vec!["同意する".into()]),
             },

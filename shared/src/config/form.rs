@@ -1,0 +1,291 @@
+//! A form: what a public page may post, and the kintone record it becomes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use super::raw::{RawField, RawForm, Spelled};
+use super::values::{Access, KeyError, is_plain_name, key_error};
+use crate::query::FieldCode;
+
+const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub name: String,
+    pub app: u64,
+    pub access: Access,
+    /// Where the receipt the applicant sees is stored.
+    pub receipt_field: Option<FieldCode>,
+    /// A field with "prohibit duplicate values" that holds the client's Idempotency-Key.
+    pub idempotency_field: Option<FieldCode>,
+    /// An input no person fills in: a filled one is answered as stored, and nothing is stored.
+    pub honeypot: Option<String>,
+    pub fixed: BTreeMap<FieldCode, String>,
+    /// Input name -> field, in name order.
+    pub fields: BTreeMap<String, Field>,
+}
+
+impl Form {
+    /// The input that writes the given kintone field, if any.
+    pub fn input_for_kintone_field(&self, code: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(_, field)| field.kintone.as_str() == code)
+            .map(|(input, _)| input.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub kintone: FieldCode,
+    pub kind: FieldKind,
+    pub required: bool,
+}
+
+/// The `type` of a form field in relay.toml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    Text,
+    Multiline,
+    Email,
+    Tel,
+    Url,
+    Number,
+    Date,
+    Datetime,
+    Choice,
+    Choices,
+    Consent,
+}
+
+impl FieldType {
+    /// The longest text accepted when relay.toml sets no `max_length`; `None` for types that
+    /// take no `max_length`.
+    fn default_max_length(self) -> Option<usize> {
+        match self {
+            FieldType::Text => Some(200),
+            FieldType::Multiline => Some(5_000),
+            FieldType::Email => Some(254),
+            FieldType::Tel => Some(30),
+            FieldType::Url => Some(2_000),
+            _ => None,
+        }
+    }
+
+    fn takes_options(self) -> bool {
+        matches!(
+            self,
+            FieldType::Choice | FieldType::Choices | FieldType::Consent
+        )
+    }
+}
+
+/// What an input accepts; each variant carries only the keys that make sense for it.
+#[derive(Debug, Clone)]
+pub enum FieldKind {
+    Text {
+        max_length: usize,
+    },
+    /// Text with line breaks (and tabs) allowed.
+    Multiline {
+        max_length: usize,
+    },
+    Email {
+        max_length: usize,
+    },
+    Tel {
+        max_length: usize,
+    },
+    Url {
+        max_length: usize,
+    },
+    Number {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    Date,
+    Datetime,
+    Choice {
+        options: Vec<String>,
+    },
+    Choices {
+        options: Vec<String>,
+    },
+    /// A single check box that must be ticked; stored as the one option of a CHECK_BOX field.
+    Consent {
+        option: String,
+    },
+}
+
+impl RawForm {
+    pub(super) fn check(self, name: &str) -> Result<Form, KeyError> {
+        let at = |key: &str| format!("forms.{name}.{key}");
+        let access = Access::check(
+            &format!("forms.{name}"),
+            name,
+            self.access(),
+            DEFAULT_MAX_BODY_BYTES,
+        )?;
+        if self.fields.is_empty() {
+            return Err(key_error(at("fields"), "a form needs at least one field"));
+        }
+
+        // Two inputs writing one kintone field would make one silently win.
+        let mut written: BTreeSet<FieldCode> = BTreeSet::new();
+        let mut claim = |code: &str, key: String| -> Result<FieldCode, KeyError> {
+            let code = FieldCode::parse(code).map_err(|m| key_error(key.clone(), m))?;
+            if !written.insert(code.clone()) {
+                return Err(key_error(
+                    key,
+                    format!("the kintone field \"{code}\" is written twice in this form"),
+                ));
+            }
+            Ok(code)
+        };
+        let mut fields = BTreeMap::new();
+        for (input, raw) in self.fields {
+            let key = at(&format!("fields.{input}"));
+            if !is_plain_name(&input) {
+                return Err(key_error(
+                    key,
+                    "an input name may use only letters, digits, '_' and '-'",
+                ));
+            }
+            let kintone = claim(&raw.kintone, format!("{key}.kintone"))?;
+            fields.insert(input, raw.check(&key, kintone)?);
+        }
+        let mut fixed = BTreeMap::new();
+        for (code, value) in self.fixed {
+            fixed.insert(claim(&code, at("fixed"))?, value);
+        }
+        let receipt_field = self
+            .receipt_field
+            .map(|code| claim(&code, at("receipt_field")))
+            .transpose()?;
+        let idempotency_field = self
+            .idempotency_field
+            .map(|code| claim(&code, at("idempotency_field")))
+            .transpose()?;
+        if let Some(honeypot) = &self.honeypot {
+            if !is_plain_name(honeypot) || fields.contains_key(honeypot) {
+                return Err(key_error(
+                    at("honeypot"),
+                    "must be an input name that is not a declared field",
+                ));
+            }
+        }
+        Ok(Form {
+            name: name.to_owned(),
+            app: self.app,
+            access,
+            receipt_field,
+            idempotency_field,
+            honeypot: self.honeypot,
+            fixed,
+            fields,
+        })
+    }
+}
+
+impl RawField {
+    fn check(self, key: &str, kintone: FieldCode) -> Result<Field, KeyError> {
+        let at = |k: &str| format!("{key}.{k}");
+        let field_type = match self.kind {
+            Spelled::Known(field_type) => field_type,
+            Spelled::Unknown { text, why } => {
+                return Err(key_error(
+                    at("type"),
+                    format!("unknown type \"{text}\" ({why})"),
+                ));
+            }
+        };
+        let type_name = |t: FieldType| format!("{t:?}").to_lowercase();
+        let not_for = |k: &str, present: bool| -> Result<(), KeyError> {
+            if present {
+                Err(key_error(
+                    at(k),
+                    format!("is not used by type \"{}\"", type_name(field_type)),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        not_for("min", self.min.is_some() && field_type != FieldType::Number)?;
+        not_for("max", self.max.is_some() && field_type != FieldType::Number)?;
+        not_for(
+            "options",
+            self.options.is_some() && !field_type.takes_options(),
+        )?;
+        not_for(
+            "max_length",
+            self.max_length.is_some() && field_type.default_max_length().is_none(),
+        )?;
+        let max_length = match (self.max_length, field_type.default_max_length()) {
+            (Some(0), _) => return Err(key_error(at("max_length"), "must be at least 1")),
+            (Some(n), _) => n,
+            (None, default) => default.unwrap_or(0),
+        };
+        let options = || -> Result<Vec<String>, KeyError> {
+            let options = self.options.clone().unwrap_or_default();
+            if options.is_empty() {
+                return Err(key_error(
+                    at("options"),
+                    format!(
+                        "type \"{}\" needs the list of kintone options",
+                        type_name(field_type)
+                    ),
+                ));
+            }
+            let unique: BTreeSet<&String> = options.iter().collect();
+            if unique.len() != options.len() {
+                return Err(key_error(at("options"), "lists an option twice"));
+            }
+            Ok(options)
+        };
+        let kind = match field_type {
+            FieldType::Text => FieldKind::Text { max_length },
+            FieldType::Multiline => FieldKind::Multiline { max_length },
+            FieldType::Email => FieldKind::Email { max_length },
+            FieldType::Tel => FieldKind::Tel { max_length },
+            FieldType::Url => FieldKind::Url { max_length },
+            FieldType::Number => {
+                if let (Some(min), Some(max)) = (self.min, self.max) {
+                    if min > max {
+                        return Err(key_error(at("min"), "is greater than max"));
+                    }
+                }
+                FieldKind::Number {
+                    min: self.min,
+                    max: self.max,
+                }
+            }
+            FieldType::Date => FieldKind::Date,
+            FieldType::Datetime => FieldKind::Datetime,
+            FieldType::Choice => FieldKind::Choice {
+                options: options()?,
+            },
+            FieldType::Choices => FieldKind::Choices {
+                options: options()?,
+            },
+            FieldType::Consent => {
+                let mut options = options()?;
+                if options.len() != 1 {
+                    return Err(key_error(
+                        at("options"),
+                        "type \"consent\" takes exactly one option: the label of the kintone check box, like [\"同意する\"]",
+                    ));
+                }
+                FieldKind::Consent {
+                    option: options.remove(0),
+                }
+            }
+        };
+        Ok(Field {
+            kintone,
+            kind,
+            required: self.required,
+        })
+    }
+}

@@ -1,0 +1,260 @@
+//! A lookup: which inputs a partner must give, how they match kintone fields, and which fields
+//! a browser may see.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use super::raw::{RawLookup, RawMatch, Spelled};
+use super::values::{Access, KeyError, is_plain_name, key_error};
+use crate::kintone::FieldType as KintoneFieldType;
+use crate::query::{FieldCode, OrderBy, TrustedCondition};
+
+const DEFAULT_LOOKUP_INPUT_LENGTH: usize = 100;
+const DEFAULT_LOOKUP_BODY_BYTES: usize = 16 * 1024;
+const DEFAULT_MAX_RECORDS: u32 = 20;
+
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub name: String,
+    pub app: u64,
+    pub access: Access,
+    pub key: MatchField,
+    pub verify: Vec<MatchField>,
+    pub filter: Option<TrustedCondition>,
+    pub expires: Option<Expiry>,
+    pub order_by: Option<OrderBy>,
+    pub max_records: u32,
+    /// Output name -> kintone field code, the only fields a browser ever sees.
+    pub outputs: BTreeMap<String, FieldCode>,
+}
+
+impl Lookup {
+    /// The key first, then the corroborating inputs.
+    pub fn inputs(&self) -> impl Iterator<Item = &MatchField> {
+        std::iter::once(&self.key).chain(self.verify.iter())
+    }
+
+    /// Whether a typed value can name an option that does not exist, which kintone answers
+    /// as an invalid query.
+    pub fn has_choice_input(&self) -> bool {
+        self.inputs().any(|field| field.kind == MatchKind::Choice)
+    }
+}
+
+/// An input that must equal a kintone field of the record.
+#[derive(Debug, Clone)]
+pub struct MatchField {
+    pub input: String,
+    pub kintone: FieldCode,
+    pub kind: MatchKind,
+    pub max_length: usize,
+}
+
+/// How a field type can be matched exactly; types that allow neither `=` nor `in` are
+/// refused at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchKind {
+    /// SINGLE_LINE_TEXT, LINK: `=`, compared as text.
+    Text,
+    /// NUMBER, RECORD_NUMBER: `=`, compared as numbers.
+    Number,
+    /// DATE: `=`, compared as text.
+    Date,
+    /// DROP_DOWN, RADIO_BUTTON: `in ("...")`, compared as text.
+    Choice,
+}
+
+impl MatchKind {
+    fn of(field_type: KintoneFieldType) -> Option<Self> {
+        match field_type {
+            KintoneFieldType::SingleLineText | KintoneFieldType::Link => Some(MatchKind::Text),
+            KintoneFieldType::Number | KintoneFieldType::RecordNumber => Some(MatchKind::Number),
+            KintoneFieldType::Date => Some(MatchKind::Date),
+            KintoneFieldType::DropDown | KintoneFieldType::RadioButton => Some(MatchKind::Choice),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Expiry {
+    pub field: FieldCode,
+    pub kind: ExpiryKind,
+}
+
+/// The kintone type of the expiry field, which decides what "still current" means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ExpiryKind {
+    /// Today or later, in the token user's time zone.
+    Date,
+    /// Later than now.
+    Datetime,
+}
+
+impl RawMatch {
+    fn check(self, key: &str) -> Result<MatchField, KeyError> {
+        if !is_plain_name(&self.input) {
+            return Err(key_error(
+                format!("{key}.input"),
+                "an input name may use only letters, digits, '_' and '-'",
+            ));
+        }
+        let kintone =
+            FieldCode::parse(&self.kintone).map_err(|m| key_error(format!("{key}.kintone"), m))?;
+        let field_type = self
+            .kind
+            .unwrap_or(Spelled::Known(KintoneFieldType::SingleLineText));
+        let kind = match field_type {
+            Spelled::Known(field_type) => match MatchKind::of(field_type) {
+                Some(kind) => kind,
+                None if field_type.allows_only_like() => {
+                    return Err(key_error(
+                        format!("{key}.type"),
+                        format!(
+                            "{} fields cannot be matched exactly (kintone allows only like on them); match on a single-line text field instead",
+                            field_type.name()
+                        ),
+                    ));
+                }
+                None => return Err(unmatchable(key, &field_type.name())),
+            },
+            Spelled::Unknown { text, .. } => return Err(unmatchable(key, &text)),
+        };
+        let max_length = self.max_length.unwrap_or(DEFAULT_LOOKUP_INPUT_LENGTH);
+        if max_length == 0 || max_length > 1000 {
+            return Err(key_error(
+                format!("{key}.max_length"),
+                "must be between 1 and 1000",
+            ));
+        }
+        Ok(MatchField {
+            input: self.input,
+            kintone,
+            kind,
+            max_length,
+        })
+    }
+}
+
+fn unmatchable(key: &str, type_name: &str) -> KeyError {
+    key_error(
+        format!("{key}.type"),
+        format!(
+            "\"{type_name}\" cannot be matched; use SINGLE_LINE_TEXT, LINK, NUMBER, RECORD_NUMBER, DATE, DROP_DOWN or RADIO_BUTTON (the field type in kintone)"
+        ),
+    )
+}
+
+impl RawLookup {
+    pub(super) fn check(self, name: &str) -> Result<Lookup, KeyError> {
+        let at = |key: &str| format!("lookups.{name}.{key}");
+        let access = Access::check(
+            &format!("lookups.{name}"),
+            name,
+            self.access(),
+            DEFAULT_LOOKUP_BODY_BYTES,
+        )?;
+        let key = self.key.check(&at("key"))?;
+        let verify = self
+            .verify
+            .into_iter()
+            .enumerate()
+            .map(|(i, raw)| raw.check(&at(&format!("verify[{i}]"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        if verify.is_empty() && !self.key_only {
+            return Err(key_error(
+                at("verify"),
+                "a lookup needs at least one corroborating input (a name, a second number) so that a guessed key is not enough; set key_only = true only if the key is itself a long secret",
+            ));
+        }
+        if !verify.is_empty() && self.key_only {
+            return Err(key_error(at("key_only"), "is set, but verify lists inputs"));
+        }
+        let mut inputs = BTreeSet::new();
+        for field in std::iter::once(&key).chain(verify.iter()) {
+            if !inputs.insert(field.input.as_str()) {
+                return Err(key_error(
+                    at("verify"),
+                    format!("the input \"{}\" is declared twice", field.input),
+                ));
+            }
+        }
+        let filter = self
+            .filter
+            .as_deref()
+            .map(TrustedCondition::parse)
+            .transpose()
+            .map_err(|m| {
+                key_error(
+                    at("filter"),
+                    format!("is not a valid kintone condition: {m}"),
+                )
+            })?;
+        let order_by = self
+            .order_by
+            .as_deref()
+            .map(OrderBy::parse)
+            .transpose()
+            .map_err(|m| key_error(at("order_by"), format!("is not a valid kintone order: {m}")))?;
+        let has_expires_type = self.expires_type.is_some();
+        let expiry_kind = match self.expires_type {
+            None => ExpiryKind::Date,
+            Some(Spelled::Known(kind)) => kind,
+            Some(Spelled::Unknown { text, .. }) => {
+                return Err(key_error(
+                    at("expires_type"),
+                    format!("\"{text}\" must be DATE or DATETIME"),
+                ));
+            }
+        };
+        let expires = match self.expires_field {
+            Some(code) => Some(Expiry {
+                field: FieldCode::parse(&code).map_err(|m| key_error(at("expires_field"), m))?,
+                kind: expiry_kind,
+            }),
+            None if has_expires_type => {
+                return Err(key_error(
+                    at("expires_type"),
+                    "is set without expires_field",
+                ));
+            }
+            None => None,
+        };
+        let max_records = self.max_records.unwrap_or(DEFAULT_MAX_RECORDS);
+        if !(1..=100).contains(&max_records) {
+            return Err(key_error(at("max_records"), "must be between 1 and 100"));
+        }
+        if self.outputs.is_empty() {
+            return Err(key_error(
+                at("outputs"),
+                "a lookup needs at least one output",
+            ));
+        }
+        let mut outputs = BTreeMap::new();
+        for (output, code) in self.outputs {
+            if !is_plain_name(&output) {
+                return Err(key_error(
+                    at(&format!("outputs.{output}")),
+                    "an output name may use only letters, digits, '_' and '-'",
+                ));
+            }
+            let code = FieldCode::parse(&code)
+                .map_err(|m| key_error(at(&format!("outputs.{output}")), m))?;
+            outputs.insert(output, code);
+        }
+        Ok(Lookup {
+            name: name.to_owned(),
+            app: self.app,
+            access,
+            key,
+            verify,
+            filter,
+            expires,
+            order_by,
+            max_records,
+            outputs,
+        })
+    }
+}

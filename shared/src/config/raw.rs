@@ -1,0 +1,162 @@
+//! relay.toml as the operator wrote it: serde shapes only, no checks. [`super::form`] and
+//! [`super::lookup`] turn these into checked types once the whole file has parsed.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer, IntoDeserializer};
+
+use super::form::FieldType;
+use super::lookup::ExpiryKind;
+use crate::kintone::FieldType as KintoneFieldType;
+
+/// A name from a closed list as the operator spelled it: the parsed variant, or the text with
+/// serde's explanation, so the checked config can name the key path of a misspelling.
+#[derive(Debug, Clone)]
+pub enum Spelled<T> {
+    Known(T),
+    Unknown { text: String, why: String },
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Spelled<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let parsed: Result<T, serde::de::value::Error> =
+            T::deserialize(text.as_str().into_deserializer());
+        Ok(match parsed {
+            Ok(value) => Spelled::Known(value),
+            Err(err) => Spelled::Unknown {
+                text,
+                why: err.to_string(),
+            },
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub kintone: RawKintone,
+    #[serde(default)]
+    pub secrets: RawSecrets,
+    #[serde(default)]
+    pub forms: BTreeMap<String, RawForm>,
+    #[serde(default)]
+    pub lookups: BTreeMap<String, RawLookup>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKintone {
+    pub base_url: String,
+    pub guest_space: Option<u64>,
+    pub basic_auth_secret: Option<String>,
+    pub connect_timeout_ms: Option<u64>,
+    pub timeout_ms: Option<u64>,
+    pub utc_offset: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecrets {
+    pub cache_ttl_seconds: Option<u64>,
+}
+
+/// The keys forms and lookups share (serde's `flatten` cannot be combined with
+/// `deny_unknown_fields`, so each raw shape lists them and hands them over in this).
+pub struct RawAccess<'a> {
+    pub token_secret: &'a str,
+    pub allowed_origins: &'a [String],
+    pub allow_no_origin: bool,
+    pub max_body_bytes: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawForm {
+    pub app: u64,
+    pub token_secret: String,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub allow_no_origin: bool,
+    pub receipt_field: Option<String>,
+    pub idempotency_field: Option<String>,
+    pub honeypot: Option<String>,
+    #[serde(default)]
+    pub fixed: BTreeMap<String, String>,
+    pub max_body_bytes: Option<usize>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, RawField>,
+}
+
+impl RawForm {
+    pub fn access(&self) -> RawAccess<'_> {
+        RawAccess {
+            token_secret: &self.token_secret,
+            allowed_origins: &self.allowed_origins,
+            allow_no_origin: self.allow_no_origin,
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawField {
+    pub kintone: String,
+    #[serde(rename = "type")]
+    pub kind: Spelled<FieldType>,
+    #[serde(default)]
+    pub required: bool,
+    pub max_length: Option<usize>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub options: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLookup {
+    pub app: u64,
+    pub token_secret: String,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub allow_no_origin: bool,
+    pub key: RawMatch,
+    #[serde(default)]
+    pub verify: Vec<RawMatch>,
+    #[serde(default)]
+    pub key_only: bool,
+    pub filter: Option<String>,
+    pub expires_field: Option<String>,
+    pub expires_type: Option<Spelled<ExpiryKind>>,
+    pub order_by: Option<String>,
+    pub max_records: Option<u32>,
+    pub max_body_bytes: Option<usize>,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl RawLookup {
+    pub fn access(&self) -> RawAccess<'_> {
+        RawAccess {
+            token_secret: &self.token_secret,
+            allowed_origins: &self.allowed_origins,
+            allow_no_origin: self.allow_no_origin,
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMatch {
+    pub input: String,
+    pub kintone: String,
+    /// The kintone field's type; SINGLE_LINE_TEXT when left out.
+    #[serde(rename = "type")]
+    pub kind: Option<Spelled<KintoneFieldType>>,
+    pub max_length: Option<usize>,
+}

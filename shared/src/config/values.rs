@@ -1,0 +1,184 @@
+//! Checked values that forms, lookups and the kintone settings share, each kept as the type it
+//! was parsed into, and the one check of what every form and lookup has (its [`Access`]).
+
+use std::fmt;
+
+use super::raw::RawAccess;
+
+/// Lambda refuses synchronous payloads over 6 MB, so a larger limit could never be reached.
+const MAX_MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
+
+/// A problem at a dotted key path such as `forms.seminar.fields.session.options`.
+#[derive(Debug)]
+pub struct KeyError {
+    key: String,
+    message: String,
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+pub fn key_error(key: impl Into<String>, message: impl Into<String>) -> KeyError {
+    KeyError {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// A Secrets Manager secret name or ARN.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SecretId(String);
+
+impl SecretId {
+    pub fn parse(id: &str) -> Result<Self, String> {
+        let ok = !id.is_empty()
+            && id.len() <= 2048
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-:".contains(c));
+        if ok {
+            Ok(SecretId(id.to_owned()))
+        } else {
+            Err(format!(
+                "\"{id}\" is not a Secrets Manager secret name or ARN"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SecretId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `scheme://host[:port]`, exactly as browsers send it in `Origin`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin(String);
+
+impl Origin {
+    pub fn parse(origin: &str) -> Result<Self, String> {
+        let rest = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        let ok = rest.is_some_and(|host| {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+                && !host.ends_with(':')
+        }) && origin == origin.to_ascii_lowercase()
+            // Browsers leave the default port out, so an origin with it would never match.
+            && !(origin.starts_with("https://") && origin.ends_with(":443"))
+            && !(origin.starts_with("http://") && origin.ends_with(":80"));
+        if ok {
+            Ok(Origin(origin.to_owned()))
+        } else {
+            Err(format!(
+                "\"{origin}\" is not an origin: write it as the browser sends it, like https://www.example.jp (lower case, no path, no trailing slash)"
+            ))
+        }
+    }
+
+    /// Whether a request's `Origin` header names this origin.
+    pub fn matches(&self, header: &str) -> bool {
+        self.0.eq_ignore_ascii_case(header)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Form, lookup, input and output names appear in URLs and JSON keys, so keep them plain.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// The kintone domain, `https://example.cybozu.com` without a trailing slash.
+pub fn check_base_url(url: &str) -> Result<String, String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let (rest, plain) = match trimmed.strip_prefix("https://") {
+        Some(rest) => (rest, false),
+        None => (trimmed.strip_prefix("http://").unwrap_or(""), true),
+    };
+    // Plain HTTP would send the token in clear text: only to this machine (a local emulator).
+    let host = rest.rsplit_once(':').map_or(rest, |(host, _)| host);
+    if plain && !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        return Err(format!(
+            "\"{url}\" must start with https:// (http:// only for a local emulator on 127.0.0.1 or localhost)"
+        ));
+    }
+    if rest.is_empty() || rest.contains('/') || rest.contains('?') || rest.contains('#') {
+        return Err(format!(
+            "\"{url}\" must be the domain only, like https://example.cybozu.com (no path)"
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Who may call a form or lookup, with which token, and how much they may send.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub token_secret: SecretId,
+    pub allowed_origins: Vec<Origin>,
+    /// Accept requests without `Origin` (servers, curl).
+    pub allow_no_origin: bool,
+    pub max_body_bytes: usize,
+}
+
+impl Access {
+    /// What forms and lookups share: a name that is part of the URL, a token secret, the
+    /// origins allowed to call, a body limit. `section` is `forms.<name>` or `lookups.<name>`.
+    pub fn check(
+        section: &str,
+        name: &str,
+        raw: RawAccess<'_>,
+        default_max_body_bytes: usize,
+    ) -> Result<Self, KeyError> {
+        let at = |key: &str| format!("{section}.{key}");
+        if !is_plain_name(name) {
+            return Err(key_error(
+                section,
+                "a name may use only letters, digits, '_' and '-' (it is part of the URL)",
+            ));
+        }
+        let token_secret =
+            SecretId::parse(raw.token_secret).map_err(|m| key_error(at("token_secret"), m))?;
+        let allowed_origins = raw
+            .allowed_origins
+            .iter()
+            .map(|origin| Origin::parse(origin).map_err(|m| key_error(at("allowed_origins"), m)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if allowed_origins.is_empty() && !raw.allow_no_origin {
+            return Err(key_error(
+                at("allowed_origins"),
+                "list the web pages' origins allowed to call, or set allow_no_origin = true for server-to-server use",
+            ));
+        }
+        let max_body_bytes = raw.max_body_bytes.unwrap_or(default_max_body_bytes);
+        if max_body_bytes == 0 || max_body_bytes > MAX_MAX_BODY_BYTES {
+            return Err(key_error(
+                at("max_body_bytes"),
+                format!("must be between 1 and {MAX_MAX_BODY_BYTES} (Lambda's payload limit)"),
+            ));
+        }
+        Ok(Access {
+            token_secret,
+            allowed_origins,
+            allow_no_origin: raw.allow_no_origin,
+            max_body_bytes,
+        })
+    }
+}

@@ -1,0 +1,100 @@
+//! Every way a request can fail, as the browser sees it: a status, a stable code and a message
+//! in the reader's language. Core errors convert with `From`, so handlers use `?`; internals
+//! are logged where they happen and never returned.
+
+use std::time::Duration;
+
+use lambda_http::http::StatusCode;
+
+use crate::input::{BodyError, FieldErrors};
+use crate::lookup::LookupError;
+use crate::submit::DeliveryError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    NotFound,
+    /// `allow` is the `Allow` header: the methods that do have a route.
+    MethodNotAllowed {
+        allow: String,
+    },
+    OriginNotAllowed,
+    UnsupportedMediaType,
+    PayloadTooLarge {
+        limit: usize,
+    },
+    InvalidBody(BodyError),
+    InvalidInput(FieldErrors),
+    InvalidIdempotencyKey,
+    Unavailable {
+        retry_after: Duration,
+    },
+    Misconfigured,
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::InvalidBody(_)
+            | ApiError::InvalidInput(_)
+            | ApiError::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Misconfigured | ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code integrators match on (the README's contract).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::OriginNotAllowed => "origin_not_allowed",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::InvalidBody(_) => "invalid_json",
+            ApiError::InvalidInput(_) => "invalid_input",
+            ApiError::InvalidIdempotencyKey => "invalid_idempotency_key",
+            ApiError::Unavailable { .. } => "unavailable",
+            ApiError::Misconfigured => "misconfigured",
+            ApiError::Internal => "internal",
+        }
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> Self {
+        ApiError::InvalidBody(error)
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        ApiError::InvalidInput(errors)
+    }
+}
+
+impl From<DeliveryError> for ApiError {
+    fn from(error: DeliveryError) -> Self {
+        match error {
+            DeliveryError::RetryLater { retry_after } => ApiError::Unavailable { retry_after },
+            DeliveryError::Refused(refusal) => ApiError::InvalidInput(refusal.inputs),
+            DeliveryError::Misconfigured => ApiError::Misconfigured,
+        }
+    }
+}
+
+impl From<LookupError> for ApiError {
+    fn from(error: LookupError) -> Self {
+        match error {
+            LookupError::Invalid(errors) => ApiError::InvalidInput(errors),
+            LookupError::NotFound => ApiError::NotFound,
+            LookupError::RetryLater { retry_after } => ApiError::Unavailable { retry_after },
+            LookupError::Misconfigured => ApiError::Misconfigured,
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! `POST /forms/{form}`: a public form's JSON becomes one kintone record.
+
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use serde_json::json;
+
+use super::{Answer, ApiError, Outcome, ResponseContext, answer, header_str, json_body};
+use crate::config::Form;
+use crate::input::Inputs;
+use crate::relay::Relay;
+use crate::submit::{Delivered, IdempotencyKey, Receipt, Submission, Validated, deliver, validate};
+
+pub async fn submit(
+    relay: &Relay,
+    form: &Form,
+    request: &Request,
+    context: &ResponseContext,
+) -> Result<Answer, ApiError> {
+    let body = json_body(request, form.access.max_body_bytes)?;
+    let idempotency_key = idempotency_key(form, request)?;
+    let inputs = Inputs::parse(body)?;
+    let validated = validate(form, &inputs)?;
+    let receipt = Receipt::for_submission(&form.name, idempotency_key.as_ref()).map_err(|err| {
+        tracing::error!(error = %err, "no randomness for a receipt");
+        ApiError::Internal
+    })?;
+    let created = |outcome: Outcome| {
+        let body = json!({ "status": "created", "receipt": receipt.as_str() });
+        answer(context, outcome, StatusCode::CREATED, &body)
+    };
+    let answers = match validated {
+        Validated::Bot => return Ok(created(Outcome::Honeypot)),
+        Validated::Person(answers) => answers,
+    };
+    let submission = Submission::new(form, answers, receipt.clone(), idempotency_key);
+    Ok(match deliver(relay, form, &submission).await? {
+        Delivered::Added(_) => created(Outcome::Created),
+        Delivered::AlreadyThere => created(Outcome::Replayed),
+    })
+}
+
+/// The client's `Idempotency-Key`, when the form has a field to hold it.
+fn idempotency_key(form: &Form, request: &Request) -> Result<Option<IdempotencyKey>, ApiError> {
+    match (
+        &form.idempotency_field,
+        header_str(request, "idempotency-key"),
+    ) {
+        (Some(_), Some(value)) => IdempotencyKey::parse(value)
+            .map(Some)
+            .ok_or(ApiError::InvalidIdempotencyKey),
+        // Without a field to hold it, kintone cannot enforce the key: say so in the log.
+        (None, Some(_)) => {
+            tracing::warn!(
+                form = form.name,
+                "Idempotency-Key ignored: the form has no idempotency_field"
+            );
+            Ok(None)
+        }
+        (_, None) => Ok(None),
+    }
+}

@@ -1,0 +1,152 @@
+//! Which route a request takes: the path names a form or a lookup ([`Resource`]), the config
+//! says whether it exists ([`Target`]), and the method picks the [`Route`] on it. The methods a
+//! target allows (the `Allow` header, the preflight's allowed methods) follow from [`Route::of`].
+
+use lambda_http::http::Method;
+
+use crate::config::{Access, Config, Form, Function, Lookup};
+
+/// What a path names. The path may carry a prefix (an HTTP API stage, `cargo lambda watch`'s
+/// `/lambda-url/<function>`): only its last two segments count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource<'a> {
+    /// `/forms/{form}`
+    Form(&'a str),
+    /// `/lookups/{lookup}`
+    Lookup(&'a str),
+}
+
+impl<'a> Resource<'a> {
+    pub fn from_path(path: &'a str) -> Option<Self> {
+        let mut segments = path.trim_end_matches('/').rsplit('/');
+        let name = segments.next().filter(|name| !name.is_empty())?;
+        match segments.next()? {
+            "forms" => Some(Resource::Form(name)),
+            "lookups" => Some(Resource::Lookup(name)),
+            _ => None,
+        }
+    }
+
+    /// The function that serves this kind of resource.
+    pub fn function(self) -> Function {
+        match self {
+            Resource::Form(_) => Function::Submit,
+            Resource::Lookup(_) => Function::Lookup,
+        }
+    }
+
+    pub fn name(self) -> &'a str {
+        match self {
+            Resource::Form(name) | Resource::Lookup(name) => name,
+        }
+    }
+
+    /// The form or lookup the config declares under this name.
+    pub fn target(self, config: &'a Config) -> Option<Target<'a>> {
+        match self {
+            Resource::Form(name) => config.forms.get(name).map(Target::Form),
+            Resource::Lookup(name) => config.lookups.get(name).map(Target::Lookup),
+        }
+    }
+}
+
+/// A declared form or lookup.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Form(&'a Form),
+    Lookup(&'a Lookup),
+}
+
+impl<'a> Target<'a> {
+    pub fn access(self) -> &'a Access {
+        match self {
+            Target::Form(form) => &form.access,
+            Target::Lookup(lookup) => &lookup.access,
+        }
+    }
+
+    /// `Allow`: the methods that have a route on this target, in a fixed order.
+    pub fn allowed_methods(self) -> String {
+        let candidates = [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ];
+        let allowed: Vec<&str> = candidates
+            .iter()
+            .filter(|method| Route::of(method, self).is_some())
+            .map(Method::as_str)
+            .collect();
+        allowed.join(", ")
+    }
+}
+
+/// What a request asks of a declared form or lookup.
+#[derive(Debug, Clone, Copy)]
+pub enum Route<'a> {
+    /// `POST /forms/{form}`: add one record.
+    SubmitForm(&'a Form),
+    /// `POST /lookups/{lookup}`: find the partner's records.
+    LookUp(&'a Lookup),
+    /// `OPTIONS`: a CORS preflight.
+    Preflight,
+}
+
+impl<'a> Route<'a> {
+    /// The route of `method` on `target`, if it has one.
+    pub fn of(method: &Method, target: Target<'a>) -> Option<Self> {
+        match (method, target) {
+            (&Method::OPTIONS, _) => Some(Route::Preflight),
+            (&Method::POST, Target::Form(form)) => Some(Route::SubmitForm(form)),
+            (&Method::POST, Target::Lookup(lookup)) => Some(Route::LookUp(lookup)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_are_found_by_their_last_two_segments() {
+        assert_eq!(
+            Resource::from_path("/forms/seminar"),
+            Some(Resource::Form("seminar"))
+        );
+        assert_eq!(
+            Resource::from_path("/lambda-url/submit/forms/seminar"),
+            Some(Resource::Form("seminar"))
+        );
+        assert_eq!(
+            Resource::from_path("/prod/forms/seminar/"),
+            Some(Resource::Form("seminar"))
+        );
+        assert_eq!(
+            Resource::from_path("/lookups/deals"),
+            Some(Resource::Lookup("deals"))
+        );
+        assert_eq!(Resource::from_path("/forms/"), None);
+        assert_eq!(Resource::from_path("/other/seminar"), None);
+        assert_eq!(Resource::from_path("/"), None);
+        assert_eq!(Resource::from_path(""), None);
+    }
+
+    #[test]
+    fn allowed_methods_follow_from_the_routes() {
+        let config = crate::fixtures::config();
+        let form = Resource::Form("seminar").target(&config).unwrap();
+        let lookup = Resource::Lookup("deals").target(&config).unwrap();
+        assert_eq!(form.allowed_methods(), "POST, OPTIONS");
+        assert_eq!(lookup.allowed_methods(), "POST, OPTIONS");
+        assert!(matches!(
+            Route::of(&Method::POST, form),
+            Some(Route::SubmitForm(_))
+        ));
+        assert!(Route::of(&Method::GET, lookup).is_none());
+        assert!(Resource::Form("nope").target(&config).is_none());
+    }
+}

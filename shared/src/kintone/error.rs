@@ -1,0 +1,383 @@
+//! What a failed kintone call means, decided here from kintone's status, code and messages, so
+//! that callers match variants and never compare kintone's strings.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// 429 `GAIA_TO04`: the domain's 100 concurrent requests are in use.
+    RateLimited,
+    /// 503: maintenance or an outage.
+    Maintenance,
+    /// Another 5xx, or a database lock.
+    ServerError,
+    Timeout,
+    Unreachable,
+}
+
+impl Unavailable {
+    /// How long to wait when kintone gave no `Retry-After`.
+    pub(super) fn default_retry_after(self) -> Duration {
+        Duration::from_secs(match self {
+            Unavailable::RateLimited => 5,
+            Unavailable::Maintenance => 60,
+            Unavailable::ServerError | Unavailable::Timeout | Unavailable::Unreachable => 10,
+        })
+    }
+}
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unavailable::RateLimited => "rate limited",
+            Unavailable::Maintenance => "maintenance",
+            Unavailable::ServerError => "server error",
+            Unavailable::Timeout => "timed out",
+            Unavailable::Unreachable => "unreachable",
+        })
+    }
+}
+
+/// kintone's error codes that the relay acts on; the rest are kept as sent, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// `GAIA_IA02`: the token is unknown (rotated, revoked, or the app was not updated).
+    InvalidToken,
+    /// `GAIA_IQ10`: a query names an option that the choice field does not have.
+    UnknownOption,
+    /// `GAIA_TO04`: too many concurrent requests.
+    TooManyRequests,
+    /// `GAIA_LT01`, `GAIA_DA02`: the database is locked for a moment.
+    DatabaseLocked,
+    /// `CB_VA01`: missing or invalid input.
+    InvalidInput,
+    /// A success status whose body the relay did not understand.
+    UnexpectedResponse,
+    /// An error status without kintone's JSON error body (a proxy's page, say).
+    NoErrorBody,
+    Other(String),
+}
+
+impl ErrorCode {
+    fn parse(code: &str) -> Self {
+        match code {
+            "GAIA_IA02" => ErrorCode::InvalidToken,
+            "GAIA_IQ10" => ErrorCode::UnknownOption,
+            "GAIA_TO04" => ErrorCode::TooManyRequests,
+            "GAIA_LT01" | "GAIA_DA02" => ErrorCode::DatabaseLocked,
+            "CB_VA01" => ErrorCode::InvalidInput,
+            other => ErrorCode::Other(other.to_owned()),
+        }
+    }
+
+    /// For logs: kintone's own code where there is one.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::InvalidToken => "GAIA_IA02",
+            ErrorCode::UnknownOption => "GAIA_IQ10",
+            ErrorCode::TooManyRequests => "GAIA_TO04",
+            ErrorCode::DatabaseLocked => "GAIA_LT01",
+            ErrorCode::InvalidInput => "CB_VA01",
+            ErrorCode::UnexpectedResponse => "unexpected_response",
+            ErrorCode::NoErrorBody => "non_json_error",
+            ErrorCode::Other(code) => code,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why kintone refused one value of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueRefusal {
+    /// The field prohibits duplicate values and another record holds this one.
+    Duplicate,
+    /// Anything else (a length, a missing required value, an unknown option...).
+    Invalid,
+}
+
+/// One entry of a `CB_VA01` refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedValue {
+    /// kintone's error key, such as `record.氏名.value`.
+    pub error_key: String,
+    /// The field code in the key, when the key names a field of the record.
+    pub field: Option<String>,
+    pub reason: ValueRefusal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KintoneError {
+    /// Nothing was stored; the same request may succeed later.
+    #[error("kintone unavailable ({reason})")]
+    Unavailable {
+        reason: Unavailable,
+        retry_after: Duration,
+    },
+    /// kintone refused the data (`CB_VA01`): retrying the same data will fail again.
+    #[error("kintone refused the request: CB_VA01 ({id})")]
+    Refused {
+        id: String,
+        values: Vec<RefusedValue>,
+    },
+    /// The token, app, space or domain settings are wrong: only an operator can fix it.
+    #[error("kintone rejected the relay's settings: HTTP {status} {code} {message} ({id})")]
+    Misconfigured {
+        status: u16,
+        code: ErrorCode,
+        id: String,
+        message: String,
+    },
+}
+
+impl KintoneError {
+    /// kintone does not know the token: it may have been rotated since we cached it.
+    pub fn is_invalid_token(&self) -> bool {
+        matches!(
+            self,
+            KintoneError::Misconfigured {
+                code: ErrorCode::InvalidToken,
+                ..
+            }
+        )
+    }
+
+    /// The query named an option that a choice field does not have.
+    pub fn is_unknown_option(&self) -> bool {
+        matches!(
+            self,
+            KintoneError::Misconfigured {
+                code: ErrorCode::UnknownOption,
+                ..
+            }
+        )
+    }
+
+    /// kintone's code and error id, for logs (messages can quote values, so they stay out).
+    pub fn code_and_id(&self) -> (&str, &str) {
+        match self {
+            KintoneError::Unavailable { .. } => ("", ""),
+            KintoneError::Refused { id, .. } => (ErrorCode::InvalidInput.as_str(), id),
+            KintoneError::Misconfigured { code, id, .. } => (code.as_str(), id),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct ErrorBody {
+    code: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    errors: BTreeMap<String, ErrorMessages>,
+}
+
+#[derive(Deserialize)]
+struct ErrorMessages {
+    #[serde(default)]
+    messages: Vec<String>,
+}
+
+pub(super) fn transport_error(err: reqwest::Error) -> KintoneError {
+    let reason = if err.is_timeout() {
+        Unavailable::Timeout
+    } else {
+        Unavailable::Unreachable
+    };
+    tracing::warn!(error = %err, "kintone call failed");
+    KintoneError::Unavailable {
+        reason,
+        retry_after: reason.default_retry_after(),
+    }
+}
+
+pub(super) fn unexpected_response(status: StatusCode, err: &serde_json::Error) -> KintoneError {
+    KintoneError::Misconfigured {
+        status: status.as_u16(),
+        code: ErrorCode::UnexpectedResponse,
+        id: String::new(),
+        message: format!("the success response was not understood: {err}"),
+    }
+}
+
+pub(super) fn classify(
+    status: StatusCode,
+    body: Option<ErrorBody>,
+    retry_after: Option<Duration>,
+) -> KintoneError {
+    let unavailable = |reason: Unavailable| KintoneError::Unavailable {
+        reason,
+        retry_after: retry_after.unwrap_or_else(|| reason.default_retry_after()),
+    };
+    let code = body.as_ref().map(|b| ErrorCode::parse(&b.code));
+    if status == StatusCode::TOO_MANY_REQUESTS || code == Some(ErrorCode::TooManyRequests) {
+        return unavailable(Unavailable::RateLimited);
+    }
+    // Database locks clear by themselves.
+    if code == Some(ErrorCode::DatabaseLocked) {
+        return unavailable(Unavailable::ServerError);
+    }
+    match (body, code) {
+        (Some(body), Some(ErrorCode::InvalidInput)) => KintoneError::Refused {
+            id: body.id,
+            values: body
+                .errors
+                .into_iter()
+                .map(|(key, value)| RefusedValue {
+                    field: field_code_of_error_key(&key).map(str::to_owned),
+                    reason: if is_duplicate(&value.messages) {
+                        ValueRefusal::Duplicate
+                    } else {
+                        ValueRefusal::Invalid
+                    },
+                    error_key: key,
+                })
+                .collect(),
+        },
+        _ if status == StatusCode::SERVICE_UNAVAILABLE => unavailable(Unavailable::Maintenance),
+        _ if status.is_server_error() => unavailable(Unavailable::ServerError),
+        (Some(body), Some(code)) => KintoneError::Misconfigured {
+            status: status.as_u16(),
+            code,
+            id: body.id,
+            message: body.message,
+        },
+        _ => KintoneError::Misconfigured {
+            status: status.as_u16(),
+            code: ErrorCode::NoErrorBody,
+            id: String::new(),
+            message: String::new(),
+        },
+    }
+}
+
+/// kintone's words for a "prohibit duplicate values" violation (ja, en). Field errors carry no
+/// code of their own, so the message is the only way to recognise one; requests ask for English
+/// (`Accept-Language`), and the Japanese text covers a domain whose settings force Japanese.
+/// An unrecognised message counts as `Invalid`, so a replay is never assumed by mistake.
+const DUPLICATE_MESSAGES: [&str; 2] = [
+    "値がほかのレコードと重複しています。",
+    "This value already exists in another record.",
+];
+
+fn is_duplicate(messages: &[String]) -> bool {
+    messages
+        .iter()
+        .any(|m| DUPLICATE_MESSAGES.contains(&m.trim()))
+}
+
+/// The kintone field code in a `CB_VA01` error key: `record.<code>.value`,
+/// `record.<code>.values[0].value`, `record[<code>].value` ...
+fn field_code_of_error_key(key: &str) -> Option<&str> {
+    if let Some(rest) = key.strip_prefix("record[") {
+        return rest.split_once(']').map(|(code, _)| code);
+    }
+    let rest = key.strip_prefix("record.")?;
+    let end = [".value", ".values"]
+        .iter()
+        .filter_map(|suffix| rest.find(suffix))
+        .min()?;
+    Some(&rest[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(code: &str) -> Option<ErrorBody> {
+        Some(ErrorBody {
+            code: code.into(),
+            id: "x".into(),
+            message: "m".into(),
+            errors: BTreeMap::new(),
+        })
+    }
+
+    #[test]
+    fn classifies_kintone_answers() {
+        let s = |n| StatusCode::from_u16(n).unwrap();
+        assert!(matches!(
+            classify(s(429), body("GAIA_TO04"), None),
+            KintoneError::Unavailable {
+                reason: Unavailable::RateLimited,
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(s(503), None, Some(Duration::from_secs(7))),
+            KintoneError::Unavailable { reason: Unavailable::Maintenance, retry_after } if retry_after == Duration::from_secs(7)
+        ));
+        assert!(classify(s(400), body("GAIA_IA02"), None).is_invalid_token());
+        assert!(classify(s(400), body("GAIA_IQ10"), None).is_unknown_option());
+        assert!(matches!(
+            classify(s(403), body("GAIA_NO01"), None),
+            KintoneError::Misconfigured { .. }
+        ));
+        assert!(matches!(
+            classify(s(404), None, None),
+            KintoneError::Misconfigured { .. }
+        ));
+        assert!(matches!(
+            classify(s(400), body("CB_VA01"), None),
+            KintoneError::Refused { .. }
+        ));
+    }
+
+    #[test]
+    fn refusals_name_fields_and_recognise_duplicates() {
+        let mut errors = BTreeMap::new();
+        errors.insert(
+            "record.送信ID.value".to_owned(),
+            ErrorMessages {
+                messages: vec!["This value already exists in another record.".into()],
+            },
+        );
+        errors.insert(
+            "record.氏名.value".to_owned(),
+            ErrorMessages {
+                messages: vec!["Required.".into()],
+            },
+        );
+        let body = ErrorBody {
+            code: "CB_VA01".into(),
+            id: "x".into(),
+            message: "m".into(),
+            errors,
+        };
+        let KintoneError::Refused { values, .. } =
+            classify(StatusCode::BAD_REQUEST, Some(body), None)
+        else {
+            panic!("not a refusal");
+        };
+        assert_eq!(values[0].field.as_deref(), Some("氏名"));
+        assert_eq!(values[0].reason, ValueRefusal::Invalid);
+        assert_eq!(values[1].field.as_deref(), Some("送信ID"));
+        assert_eq!(values[1].reason, ValueRefusal::Duplicate);
+    }
+
+    #[test]
+    fn finds_field_codes_in_error_keys() {
+        assert_eq!(field_code_of_error_key("record.氏名.value"), Some("氏名"));
+        assert_eq!(
+            field_code_of_error_key("record.参加.values[1].value"),
+            Some("参加")
+        );
+        assert_eq!(field_code_of_error_key("record[人数].value"), Some("人数"));
+        assert_eq!(
+            field_code_of_error_key("record.担当.values.value"),
+            Some("担当")
+        );
+        assert_eq!(field_code_of_error_key("app"), None);
+    }
+}

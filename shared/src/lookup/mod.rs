@@ -1,0 +1,170 @@
+//! The lookup pipeline: a partner's inputs are checked and normalised, the relay builds the
+//! kintone query from them alone, checks every returned record again, and keeps only the
+//! declared outputs. Every kind of miss is the same [`LookupError::NotFound`].
+//!
+//! ```text
+//! Inputs --MatchInputs::parse--> MatchInputs --query::build--> KintoneQuery --kintone-->
+//!   records --recheck::check--> matching records --outputs::of--> declared outputs
+//! ```
+
+mod inputs;
+mod outputs;
+mod query;
+mod recheck;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+pub use inputs::MatchInputs;
+pub use recheck::Mismatch;
+
+use crate::config::Lookup;
+use crate::input::{FieldErrors, Inputs};
+use crate::kintone::ReadRecord;
+use crate::query::KintoneQuery;
+use crate::relay::{CallError, Relay};
+
+/// Why a lookup answers no records.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LookupError {
+    /// An input is missing or malformed; this says nothing about which records exist.
+    Invalid(FieldErrors),
+    /// No record matches: whatever the reason, the same answer.
+    NotFound,
+    RetryLater {
+        retry_after: Duration,
+    },
+    Misconfigured,
+}
+
+/// One record's declared outputs, by output name.
+pub type Outputs = Map<String, Value>;
+
+/// Runs `lookup` for `inputs`: the matching records' outputs, at most `max_records` of them.
+pub async fn look_up(
+    relay: &Relay,
+    lookup: &Lookup,
+    inputs: &Inputs,
+) -> Result<Vec<Outputs>, LookupError> {
+    let typed = MatchInputs::parse(lookup, inputs).map_err(LookupError::Invalid)?;
+    let query = query::build(lookup, &typed).map_err(LookupError::Invalid)?;
+    let found = fetch(relay, lookup, &query).await?;
+    let now = time::OffsetDateTime::now_utc().to_offset(relay.config.kintone.utc_offset);
+    let mut matching: Vec<&ReadRecord> = found
+        .iter()
+        .filter(|record| match recheck::check(lookup, &typed, record, now) {
+            Ok(()) => true,
+            Err(mismatch) => {
+                // kintone returned what the query excludes: keep it out and say so.
+                tracing::warn!(
+                    lookup = lookup.name,
+                    app = lookup.app,
+                    record_id = outputs::id_of(record),
+                    reason = mismatch.as_str(),
+                    "anomaly: kintone returned a record that fails the relay's check"
+                );
+                false
+            }
+        })
+        .collect();
+    if matching.is_empty() {
+        return Err(LookupError::NotFound);
+    }
+    if matching.len() > lookup.max_records as usize {
+        tracing::warn!(
+            lookup = lookup.name,
+            max_records = lookup.max_records,
+            "more records match than max_records; answering the first ones"
+        );
+        matching.truncate(lookup.max_records as usize);
+    }
+    Ok(matching
+        .into_iter()
+        .map(|record| outputs::of(lookup, record))
+        .collect())
+}
+
+async fn fetch(
+    relay: &Relay,
+    lookup: &Lookup,
+    query: &KintoneQuery,
+) -> Result<Vec<ReadRecord>, LookupError> {
+    let fields = outputs::requested_fields(lookup);
+    let kintone = &relay.kintone;
+    let started = Instant::now();
+    let result = relay
+        .call_with_token(&lookup.access.token_secret, |credentials| {
+            let fields = &fields;
+            async move {
+                kintone
+                    .get_records(&credentials, lookup.app, query, fields)
+                    .await
+            }
+        })
+        .await;
+    let kintone_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(found) => {
+            tracing::info!(
+                lookup = lookup.name,
+                app = lookup.app,
+                returned = found.len(),
+                kintone_ms,
+                "records fetched"
+            );
+            Ok(found)
+        }
+        // A typed value that is not one of a drop-down's options: kintone calls the query
+        // invalid. For the partner it is a miss like any other. Without a choice input, the
+        // option that does not exist is in the admin's filter: that is a configuration error.
+        Err(CallError::Kintone(error))
+            if error.is_unknown_option() && lookup.has_choice_input() =>
+        {
+            let (code, id) = error.code_and_id();
+            tracing::warn!(
+                lookup = lookup.name,
+                app = lookup.app,
+                code,
+                id,
+                kintone_ms,
+                "a typed value is not an option of the field; answering not found"
+            );
+            Err(LookupError::NotFound)
+        }
+        Err(error) => {
+            // The message can quote the query, so only the code and id are logged.
+            let (code, id) = match &error {
+                CallError::Kintone(error) => error.code_and_id(),
+                CallError::Secret(_) => ("", ""),
+            };
+            tracing::error!(
+                lookup = lookup.name,
+                app = lookup.app,
+                code,
+                id,
+                kind = error_kind(&error),
+                kintone_ms,
+                "kintone call failed"
+            );
+            Err(match error.retry_after() {
+                Some(retry_after) => LookupError::RetryLater { retry_after },
+                None => LookupError::Misconfigured,
+            })
+        }
+    }
+}
+
+fn error_kind(error: &CallError) -> String {
+    use crate::kintone::KintoneError;
+    match error {
+        CallError::Secret(err) => err.to_string(),
+        CallError::Kintone(KintoneError::Unavailable { reason, .. }) => {
+            format!("unavailable: {reason}")
+        }
+        CallError::Kintone(KintoneError::Refused { .. }) => "refused".into(),
+        CallError::Kintone(KintoneError::Misconfigured { status, .. }) => {
+            format!("misconfigured: HTTP {status}")
+        }
+    }
+}
