@@ -42,6 +42,18 @@ for name, token in {
 PY
 }
 
+# Writes to $1 the tests' own config (tests/fixtures: the seminar form and the deals lookup),
+# pointed at the kintone at $2 and reading the demo secrets of put_demo_secrets; so editing the
+# shipped relay.toml changes nothing the tests check.
+write_test_config() {
+  {
+    printf '[kintone]\nbase_url = "%s"\n\n' "$2"
+    sed 's|{secret:add}|kintone-relay/seminar-add|' tests/fixtures/seminar.toml
+    echo
+    sed 's|{secret:view}|kintone-relay/deals-view|' tests/fixtures/deals.toml
+  } >"$1"
+}
+
 # Waits until something listens on 127.0.0.1:$1 (at most $2 seconds, default 30).
 wait_for_port() {
   local port=$1 deadline=$((SECONDS + ${2:-30}))

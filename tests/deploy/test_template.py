@@ -308,7 +308,7 @@ class ShippedFiles(unittest.TestCase):
 class SeededDrift(unittest.TestCase):
     """Each test edits a copy of the shipped files and expects the check to object."""
 
-    def problems_with(self, template_edits=(), relay_edits=()):
+    def problems_with(self, template_edits=(), relay_edits=(), relay_appended=""):
         template = TEMPLATE.read_text(encoding="utf-8")
         relay = RELAY_TOML.read_text(encoding="utf-8")
         for old, new in template_edits:
@@ -317,6 +317,7 @@ class SeededDrift(unittest.TestCase):
         for old, new in relay_edits:
             self.assertEqual(relay.count(old), 1, f"relay.toml no longer has exactly one {old!r}")
             relay = relay.replace(old, new)
+        relay += relay_appended
         with tempfile.TemporaryDirectory() as tmp:
             t, r = Path(tmp, "template.yaml"), Path(tmp, "relay.toml")
             t.write_text(template, encoding="utf-8")
@@ -352,11 +353,11 @@ class SeededDrift(unittest.TestCase):
 
     def test_new_form_without_a_grant(self):
         problems = self.problems_with(
-            relay_edits=[(
-                "# A partner looks up",
-                '[forms.contact]\napp = 13\ntoken_secret = "kintone-relay/contact-add"\n'
-                'allowed_origins = ["https://www.example.jp"]\n\n# A partner looks up',
-            )]
+            relay_appended=(
+                '\n[forms.contact]\napp = 13\ntoken_secret = "kintone-relay/contact-add"\n'
+                'allowed_origins = ["https://www.example.jp"]\n'
+                'fields.message = { kintone = "問い合わせ内容", type = "multiline" }\n'
+            )
         )
         self.assertProblem(problems, "relay.toml names kintone-relay/contact-add for submit")
 
