@@ -168,13 +168,13 @@ impl RawForm {
             .idempotency_field
             .map(|code| claim(&code, at("idempotency_field")))
             .transpose()?;
-        if let Some(honeypot) = &self.honeypot {
-            if !is_plain_name(honeypot) || fields.contains_key(honeypot) {
-                return Err(key_error(
-                    at("honeypot"),
-                    "must be an input name that is not a declared field",
-                ));
-            }
+        if let Some(honeypot) = &self.honeypot
+            && (!is_plain_name(honeypot) || fields.contains_key(honeypot))
+        {
+            return Err(key_error(
+                at("honeypot"),
+                "must be an input name that is not a declared field",
+            ));
         }
         Ok(Form {
             name: name.to_owned(),
@@ -251,10 +251,10 @@ impl RawField {
             FieldType::Tel => FieldKind::Tel { max_length },
             FieldType::Url => FieldKind::Url { max_length },
             FieldType::Number => {
-                if let (Some(min), Some(max)) = (self.min, self.max) {
-                    if min > max {
-                        return Err(key_error(at("min"), "is greater than max"));
-                    }
+                if let (Some(min), Some(max)) = (self.min, self.max)
+                    && min > max
+                {
+                    return Err(key_error(at("min"), "is greater than max"));
                 }
                 FieldKind::Number {
                     min: self.min,
