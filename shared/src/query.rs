@@ -160,6 +160,20 @@ impl QueryBuilder {
         self
     }
 
+    /// `field = a`, or `(field = a or field = b ...)`: still only exact equalities on one
+    /// field, parenthesised because `and` binds tighter than `or`.
+    pub fn equals_any(mut self, field: &FieldCode, first: &Literal, others: &[Literal]) -> Self {
+        let equalities: Vec<String> = std::iter::once(first)
+            .chain(others)
+            .map(|value| format!("{field} = {}", value.0))
+            .collect();
+        self.conditions.push(match equalities.as_slice() {
+            [one] => one.clone(),
+            _ => format!("({})", equalities.join(" or ")),
+        });
+        self
+    }
+
     /// `in (...)` with one value: the match for drop-down and radio-button fields, which
     /// do not allow `=`.
     pub fn is_one_of(mut self, field: &FieldCode, value: &Literal) -> Self {

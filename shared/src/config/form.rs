@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::raw::{RawField, RawForm, Spelled};
 use super::values::{Access, KeyError, is_plain_name, key_error};
+use crate::input::Decimal;
 use crate::query::FieldCode;
 
 const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
@@ -101,9 +102,10 @@ pub enum FieldKind {
     Url {
         max_length: usize,
     },
+    /// Bounds compared exactly (see [`Decimal`]).
     Number {
-        min: Option<f64>,
-        max: Option<f64>,
+        min: Option<Decimal>,
+        max: Option<Decimal>,
     },
     Date,
     Datetime,
@@ -251,15 +253,22 @@ impl RawField {
             FieldType::Tel => FieldKind::Tel { max_length },
             FieldType::Url => FieldKind::Url { max_length },
             FieldType::Number => {
-                if let (Some(min), Some(max)) = (self.min, self.max)
+                let bound = |key: &str, value: Option<f64>| {
+                    value
+                        .map(|value| {
+                            Decimal::from_f64(value)
+                                .ok_or_else(|| key_error(at(key), "must be a finite number"))
+                        })
+                        .transpose()
+                };
+                let min = bound("min", self.min)?;
+                let max = bound("max", self.max)?;
+                if let (Some(min), Some(max)) = (&min, &max)
                     && min > max
                 {
                     return Err(key_error(at("min"), "is greater than max"));
                 }
-                FieldKind::Number {
-                    min: self.min,
-                    max: self.max,
-                }
+                FieldKind::Number { min, max }
             }
             FieldType::Date => FieldKind::Date,
             FieldType::Datetime => FieldKind::Datetime,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use super::raw::{RawLookup, RawMatch, Spelled};
+use super::raw::{RawLookup, RawMatch, RawOutput, Spelled};
 use super::values::{Access, KeyError, is_plain_name, key_error};
 use crate::kintone::FieldType as KintoneFieldType;
 use crate::query::{FieldCode, OrderBy, TrustedCondition};
@@ -25,8 +25,18 @@ pub struct Lookup {
     pub expires: Option<Expiry>,
     pub order_by: Option<OrderBy>,
     pub max_records: u32,
-    /// Output name -> kintone field code, the only fields a browser ever sees.
-    pub outputs: BTreeMap<String, FieldCode>,
+    /// Output name -> what it shows, the only fields a browser ever sees.
+    pub outputs: BTreeMap<String, Output>,
+}
+
+/// A field a browser may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub field: FieldCode,
+    /// For a table (SUBTABLE): column name -> column field code, the only columns shown. A
+    /// table without declared columns is refused when kintone returns one, since it would show
+    /// every column.
+    pub columns: Option<BTreeMap<String, FieldCode>>,
 }
 
 impl Lookup {
@@ -57,8 +67,11 @@ pub struct MatchField {
 pub enum MatchKind {
     /// SINGLE_LINE_TEXT, LINK: `=`, compared as text.
     Text,
-    /// NUMBER, RECORD_NUMBER: `=`, compared as numbers.
+    /// NUMBER: `=`, compared as numbers.
     Number,
+    /// RECORD_NUMBER: `=` on the number; `DEAL-14` in an app with an app code is typed and
+    /// stored with its code, which the query leaves out and the re-check compares.
+    RecordNumber,
     /// DATE: `=`, compared as text.
     Date,
     /// DROP_DOWN, RADIO_BUTTON: `in ("...")`, compared as text.
@@ -69,7 +82,8 @@ impl MatchKind {
     fn of(field_type: KintoneFieldType) -> Option<Self> {
         match field_type {
             KintoneFieldType::SingleLineText | KintoneFieldType::Link => Some(MatchKind::Text),
-            KintoneFieldType::Number | KintoneFieldType::RecordNumber => Some(MatchKind::Number),
+            KintoneFieldType::Number => Some(MatchKind::Number),
+            KintoneFieldType::RecordNumber => Some(MatchKind::RecordNumber),
             KintoneFieldType::Date => Some(MatchKind::Date),
             KintoneFieldType::DropDown | KintoneFieldType::RadioButton => Some(MatchKind::Choice),
             _ => None,
@@ -138,6 +152,41 @@ impl RawMatch {
     }
 }
 
+impl RawOutput {
+    fn check(self, key: &str) -> Result<Output, KeyError> {
+        let code = |code: &str, key: &str| FieldCode::parse(code).map_err(|m| key_error(key, m));
+        match self {
+            RawOutput::Field(field) => Ok(Output {
+                field: code(&field, key)?,
+                columns: None,
+            }),
+            RawOutput::Table(table) => {
+                if table.columns.is_empty() {
+                    return Err(key_error(
+                        format!("{key}.columns"),
+                        "list the table's columns a browser may see",
+                    ));
+                }
+                let mut columns = BTreeMap::new();
+                for (name, column) in &table.columns {
+                    let at = format!("{key}.columns.{name}");
+                    if !is_plain_name(name) {
+                        return Err(key_error(
+                            at,
+                            "a column name may use only letters, digits, '_' and '-'",
+                        ));
+                    }
+                    columns.insert(name.clone(), code(column, &at)?);
+                }
+                Ok(Output {
+                    field: code(&table.kintone, &format!("{key}.kintone"))?,
+                    columns: Some(columns),
+                })
+            }
+        }
+    }
+}
+
 fn unmatchable(key: &str, type_name: &str) -> KeyError {
     key_error(
         format!("{key}.type"),
@@ -173,11 +222,22 @@ impl RawLookup {
             return Err(key_error(at("key_only"), "is set, but verify lists inputs"));
         }
         let mut inputs = BTreeSet::new();
+        let mut fields = BTreeSet::new();
         for field in std::iter::once(&key).chain(verify.iter()) {
             if !inputs.insert(field.input.as_str()) {
                 return Err(key_error(
                     at("verify"),
                     format!("the input \"{}\" is declared twice", field.input),
+                ));
+            }
+            // A second input on the same field corroborates nothing: it repeats the key.
+            if !fields.insert(&field.kintone) {
+                return Err(key_error(
+                    at("verify"),
+                    format!(
+                        "the kintone field \"{}\" is matched twice; corroborate with another field than the key's",
+                        field.kintone
+                    ),
                 ));
             }
         }
@@ -233,16 +293,15 @@ impl RawLookup {
             ));
         }
         let mut outputs = BTreeMap::new();
-        for (output, code) in self.outputs {
+        for (output, raw) in self.outputs {
+            let key = at(&format!("outputs.{output}"));
             if !is_plain_name(&output) {
                 return Err(key_error(
-                    at(&format!("outputs.{output}")),
+                    key,
                     "an output name may use only letters, digits, '_' and '-'",
                 ));
             }
-            let code = FieldCode::parse(&code)
-                .map_err(|m| key_error(at(&format!("outputs.{output}")), m))?;
-            outputs.insert(output, code);
+            outputs.insert(output, raw.check(&key)?);
         }
         Ok(Lookup {
             name: name.to_owned(),

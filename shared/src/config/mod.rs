@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use form::{Field, FieldKind, FieldType, Form};
-pub use lookup::{Expiry, ExpiryKind, Lookup, MatchField, MatchKind};
+pub use lookup::{Expiry, ExpiryKind, Lookup, MatchField, MatchKind, Output};
 pub use values::{Access, Origin, SecretId};
 
 use raw::{RawConfig, RawKintone};
@@ -290,6 +290,45 @@ subject = "件名"
         );
         let msg = error_of(&lookup_with("key_only = true\nfilter = \"公開 in ('x')\""));
         assert!(msg.contains("lookups.l.filter"), "{msg}");
+    }
+
+    #[test]
+    fn lookups_that_corroborate_nothing_or_show_whole_tables_are_refused() {
+        let msg = error_of(&lookup_with(
+            "verify = [{ input = \"id2\", kintone = \"ID\" }]",
+        ));
+        assert!(
+            msg.contains("lookups.l.verify") && msg.contains("matched twice"),
+            "{msg}"
+        );
+        let table = lookup_with("key_only = true").replace(
+            "subject = \"件名\"",
+            "subject = \"件名\"\nlines = { kintone = \"明細\", columns = {} }",
+        );
+        let msg = error_of(&table);
+        assert!(msg.contains("lookups.l.outputs.lines.columns"), "{msg}");
+        let table = lookup_with("key_only = true").replace(
+            "subject = \"件名\"",
+            "subject = \"件名\"\nlines = { kintone = \"明細\", columns = { item = \"品名\" } }",
+        );
+        let config = Config::parse(&table, "t").unwrap_or_else(|err| panic!("{err}"));
+        let lines = &config.lookups["l"].outputs["lines"];
+        assert_eq!(lines.field.as_str(), "明細");
+        assert_eq!(lines.columns.as_ref().unwrap()["item"].as_str(), "品名");
+    }
+
+    #[test]
+    fn base_urls_with_user_info_are_refused() {
+        let base = form_with("type = \"text\"");
+        for url in [
+            "https://example.cybozu.com@evil.example",
+            "http://127.0.0.1:1@evil.example",
+            "https://user:pass@example.cybozu.com",
+            "https://example.cybozu.com\\\\@evil.example",
+        ] {
+            let msg = error_of(&base.replace("https://example.cybozu.com", url));
+            assert!(msg.contains("kintone.base_url"), "{url}: {msg}");
+        }
     }
 
     fn form_with(field: &str) -> String {

@@ -136,7 +136,23 @@ pub struct RawLookup {
     pub max_records: Option<u32>,
     pub max_body_bytes: Option<usize>,
     #[serde(default)]
-    pub outputs: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, RawOutput>,
+}
+
+/// An output: a field code, or a table (SUBTABLE) with the columns a browser may see.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum RawOutput {
+    Field(String),
+    Table(RawTableOutput),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTableOutput {
+    pub kintone: String,
+    /// Column name -> the column's field code inside the table.
+    pub columns: BTreeMap<String, String>,
 }
 
 impl RawLookup {

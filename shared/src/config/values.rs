@@ -120,7 +120,16 @@ pub fn check_base_url(url: &str) -> Result<String, String> {
             "\"{url}\" must start with https:// (http:// only for a local emulator on 127.0.0.1 or localhost)"
         ));
     }
-    if rest.is_empty() || rest.contains('/') || rest.contains('?') || rest.contains('#') {
+    // `user@host` would send the token to `host`: only a plain host and port are allowed.
+    if rest.contains('@') {
+        return Err(format!(
+            "\"{url}\" must not contain user info (\"…@\"): write only the domain, like https://example.cybozu.com"
+        ));
+    }
+    let plain_host = rest
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    if rest.is_empty() || !plain_host {
         return Err(format!(
             "\"{url}\" must be the domain only, like https://example.cybozu.com (no path)"
         ));

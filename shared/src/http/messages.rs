@@ -197,6 +197,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::input::Decimal;
 
     #[test]
     fn picks_by_weight_and_defaults_to_japanese() {
@@ -227,16 +228,16 @@ mod tests {
             Problem::InvalidUrl,
             Problem::InvalidNumber,
             Problem::OutOfRange {
-                min: Some(1.0),
-                max: Some(2.0),
+                min: Decimal::parse("1"),
+                max: Decimal::parse("2"),
             },
             Problem::OutOfRange {
-                min: Some(1.0),
+                min: Decimal::parse("1"),
                 max: None,
             },
             Problem::OutOfRange {
                 min: None,
-                max: Some(2.0),
+                max: Decimal::parse("2"),
             },
             Problem::OutOfRange {
                 min: None,

@@ -56,6 +56,8 @@ pub enum ErrorCode {
     DatabaseLocked,
     /// `CB_VA01`: missing or invalid input.
     InvalidInput,
+    /// `GAIA_LO04`: a lookup field's value is not in its datasource app.
+    LookupValueNotFound,
     /// A success status whose body the relay did not understand.
     UnexpectedResponse,
     /// An error status without kintone's JSON error body (a proxy's page, say).
@@ -71,6 +73,7 @@ impl ErrorCode {
             "GAIA_TO04" => ErrorCode::TooManyRequests,
             "GAIA_LT01" | "GAIA_DA02" => ErrorCode::DatabaseLocked,
             "CB_VA01" => ErrorCode::InvalidInput,
+            "GAIA_LO04" => ErrorCode::LookupValueNotFound,
             other => ErrorCode::Other(other.to_owned()),
         }
     }
@@ -83,6 +86,7 @@ impl ErrorCode {
             ErrorCode::TooManyRequests => "GAIA_TO04",
             ErrorCode::DatabaseLocked => "GAIA_LT01",
             ErrorCode::InvalidInput => "CB_VA01",
+            ErrorCode::LookupValueNotFound => "GAIA_LO04",
             ErrorCode::UnexpectedResponse => "unexpected_response",
             ErrorCode::NoErrorBody => "non_json_error",
             ErrorCode::Other(code) => code,
@@ -123,19 +127,20 @@ pub enum KintoneError {
         reason: Unavailable,
         retry_after: Duration,
     },
-    /// kintone refused the data (`CB_VA01`): retrying the same data will fail again.
-    #[error("kintone refused the request: CB_VA01 ({id})")]
+    /// kintone refused the data (`CB_VA01`, `GAIA_LO04`): the same data will fail again.
+    #[error("kintone refused the request: {code} ({id})")]
     Refused {
+        code: ErrorCode,
         id: String,
         values: Vec<RefusedValue>,
     },
     /// The token, app, space or domain settings are wrong: only an operator can fix it.
-    #[error("kintone rejected the relay's settings: HTTP {status} {code} {message} ({id})")]
+    /// kintone's message is not kept: it can quote the values sent (personal data).
+    #[error("kintone rejected the relay's settings: HTTP {status} {code} ({id})")]
     Misconfigured {
         status: u16,
         code: ErrorCode,
         id: String,
-        message: String,
     },
 }
 
@@ -166,7 +171,7 @@ impl KintoneError {
     pub fn code_and_id(&self) -> (&str, &str) {
         match self {
             KintoneError::Unavailable { .. } => ("", ""),
-            KintoneError::Refused { id, .. } => (ErrorCode::InvalidInput.as_str(), id),
+            KintoneError::Refused { code, id, .. } => (code.as_str(), id),
             KintoneError::Misconfigured { code, id, .. } => (code.as_str(), id),
         }
     }
@@ -203,11 +208,11 @@ pub(super) fn transport_error(err: reqwest::Error) -> KintoneError {
 }
 
 pub(super) fn unexpected_response(status: StatusCode, err: &serde_json::Error) -> KintoneError {
+    tracing::warn!(error = %err, "kintone's success response was not understood");
     KintoneError::Misconfigured {
         status: status.as_u16(),
         code: ErrorCode::UnexpectedResponse,
         id: String::new(),
-        message: format!("the success response was not understood: {err}"),
     }
 }
 
@@ -229,7 +234,26 @@ pub(super) fn classify(
         return unavailable(Unavailable::ServerError);
     }
     match (body, code) {
+        (Some(body), Some(ErrorCode::LookupValueNotFound)) => {
+            match lookup_field_of_message(&body.message) {
+                Some(field) => KintoneError::Refused {
+                    code: ErrorCode::LookupValueNotFound,
+                    id: body.id,
+                    values: vec![RefusedValue {
+                        error_key: format!("record.{field}.value"),
+                        field: Some(field.to_owned()),
+                        reason: ValueRefusal::Invalid,
+                    }],
+                },
+                None => KintoneError::Misconfigured {
+                    status: status.as_u16(),
+                    code: ErrorCode::LookupValueNotFound,
+                    id: body.id,
+                },
+            }
+        }
         (Some(body), Some(ErrorCode::InvalidInput)) => KintoneError::Refused {
+            code: ErrorCode::InvalidInput,
             id: body.id,
             values: body
                 .errors
@@ -251,13 +275,11 @@ pub(super) fn classify(
             status: status.as_u16(),
             code,
             id: body.id,
-            message: body.message,
         },
         _ => KintoneError::Misconfigured {
             status: status.as_u16(),
             code: ErrorCode::NoErrorBody,
             id: String::new(),
-            message: String::new(),
         },
     }
 }
@@ -275,6 +297,15 @@ fn is_duplicate(messages: &[String]) -> bool {
     messages
         .iter()
         .any(|m| DUPLICATE_MESSAGES.contains(&m.trim()))
+}
+
+/// The field code in `GAIA_LO04`'s message, which names no error key: "A value v in the field f
+/// does not exist in the datasource app for lookup, or …" (requests ask for English). The value
+/// comes first and may hold any text, so the field is what stands right before the fixed end.
+fn lookup_field_of_message(message: &str) -> Option<&str> {
+    let before_end = &message[..message.rfind(" does not exist in the datasource app")?];
+    let field = &before_end[before_end.rfind(" in the field ")? + " in the field ".len()..];
+    (!field.is_empty() && !field.contains(char::is_whitespace)).then_some(field)
 }
 
 /// The kintone field code in a `CB_VA01` error key: `record.<code>.value`,
@@ -364,6 +395,31 @@ mod tests {
         assert_eq!(values[0].reason, ValueRefusal::Invalid);
         assert_eq!(values[1].field.as_deref(), Some("送信ID"));
         assert_eq!(values[1].reason, ValueRefusal::Duplicate);
+    }
+
+    #[test]
+    fn a_lookup_value_refusal_names_its_field_never_the_value() {
+        let body = ErrorBody {
+            code: "GAIA_LO04".into(),
+            id: "x".into(),
+            message: "A value 秘密 in the field x does not exist in the datasource app for lookup in the field 取引先 does not exist in the datasource app for lookup, or you do not have permission to view the value.".into(),
+            errors: BTreeMap::new(),
+        };
+        let error = classify(StatusCode::BAD_REQUEST, Some(body), None);
+        let KintoneError::Refused { values, .. } = &error else {
+            panic!("not a refusal: {error:?}");
+        };
+        assert_eq!(values[0].field.as_deref(), Some("取引先"));
+        assert!(!format!("{error} {error:?}").contains("秘密"));
+        let unknown = ErrorBody {
+            code: "GAIA_LO04".into(),
+            id: "x".into(),
+            message: "参照先のアプリにありません: 秘密".into(),
+            errors: BTreeMap::new(),
+        };
+        let error = classify(StatusCode::BAD_REQUEST, Some(unknown), None);
+        assert!(matches!(error, KintoneError::Misconfigured { .. }));
+        assert!(!format!("{error} {error:?}").contains("秘密"));
     }
 
     #[test]

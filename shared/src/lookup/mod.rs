@@ -79,10 +79,14 @@ pub async fn look_up(
         );
         matching.truncate(lookup.max_records as usize);
     }
-    Ok(matching
+    matching
         .into_iter()
         .map(|record| outputs::of(lookup, record))
-        .collect())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|misdeclared| {
+            tracing::error!(lookup = lookup.name, error = %misdeclared, "relay.toml does not fit the app");
+            LookupError::Misconfigured
+        })
 }
 
 async fn fetch(

@@ -1,10 +1,12 @@
 //! What a browser sees of a matching record: only the declared outputs, flattened from
 //! kintone's `{type, value}` shape, never a fileKey.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use super::Outputs;
-use crate::config::Lookup;
+use crate::config::{Lookup, Output};
 use crate::kintone::{FieldType, ReadRecord};
 use crate::query::FieldCode;
 
@@ -23,7 +25,8 @@ pub fn requested_fields(lookup: &Lookup) -> Vec<FieldCode> {
     let mut fields: Vec<FieldCode> = Vec::new();
     let checked = lookup.inputs().map(|field| &field.kintone);
     let expiry = lookup.expires.as_ref().map(|expiry| &expiry.field);
-    for code in lookup.outputs.values().chain(checked).chain(expiry) {
+    let shown = lookup.outputs.values().map(|output| &output.field);
+    for code in shown.chain(checked).chain(expiry) {
         if !fields.contains(code) {
             fields.push(code.clone());
         }
@@ -32,14 +35,65 @@ pub fn requested_fields(lookup: &Lookup) -> Vec<FieldCode> {
     fields
 }
 
+/// An output whose declaration does not fit what kintone returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Misdeclared {
+    /// A table would show every column: relay.toml must list the columns.
+    #[error("output {output} is a table (SUBTABLE): declare its columns")]
+    UndeclaredColumns { output: String },
+    #[error("output {output} declares columns, but the field is not a table (SUBTABLE)")]
+    NotATable { output: String },
+}
+
 /// `{output name: value}` for the declared outputs only, values flattened from `{type, value}`.
-pub fn of(lookup: &Lookup, record: &ReadRecord) -> Outputs {
+pub fn of(lookup: &Lookup, record: &ReadRecord) -> Result<Outputs, Misdeclared> {
     let mut out = Map::new();
-    for (name, code) in &lookup.outputs {
-        let value = record.get(code.as_str()).map_or(Value::Null, flatten);
+    for (name, output) in &lookup.outputs {
+        let value = match record.get(output.field.as_str()) {
+            Some(field) => shown(name, output, field)?,
+            None => Value::Null,
+        };
         out.insert(name.clone(), value);
     }
-    out
+    Ok(out)
+}
+
+fn shown(name: &str, output: &Output, field: &Value) -> Result<Value, Misdeclared> {
+    let is_table = field
+        .get("type")
+        .and_then(Value::as_str)
+        .and_then(FieldType::from_name)
+        == Some(FieldType::Subtable);
+    match (&output.columns, is_table) {
+        (None, false) => Ok(flatten(field)),
+        (Some(columns), true) => Ok(table_rows(columns, field)),
+        (None, true) => Err(Misdeclared::UndeclaredColumns {
+            output: name.to_owned(),
+        }),
+        (Some(_), false) => Err(Misdeclared::NotATable {
+            output: name.to_owned(),
+        }),
+    }
+}
+
+/// The rows of a table, each with only the declared columns, by column name.
+fn table_rows(columns: &BTreeMap<String, FieldCode>, field: &Value) -> Value {
+    let rows = field.get("value").and_then(Value::as_array);
+    Value::Array(rows.map_or_else(Vec::new, |rows| {
+        rows.iter()
+            .map(|row| {
+                let cells = row.get("value");
+                let shown: Map<String, Value> = columns
+                    .iter()
+                    .map(|(name, code)| {
+                        let cell = cells.and_then(|cells| cells.get(code.as_str()));
+                        (name.clone(), cell.map_or(Value::Null, flatten))
+                    })
+                    .collect();
+                Value::Object(shown)
+            })
+            .collect()
+    }))
 }
 
 fn flatten(field: &Value) -> Value {
@@ -74,27 +128,45 @@ fn flatten(field: &Value) -> Value {
                 })
                 .collect()
         })),
-        Some(FieldType::Subtable) => Value::Array(value.as_array().map_or_else(Vec::new, |rows| {
-            rows.iter()
-                .map(|row| {
-                    let cells = row.get("value").and_then(Value::as_object);
-                    Value::Object(cells.map_or_else(Map::new, |cells| {
-                        cells
-                            .iter()
-                            .map(|(code, cell)| (code.clone(), flatten(cell)))
-                            .collect()
-                    }))
-                })
-                .collect()
-        })),
         _ => value,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::flatten;
+    use super::*;
     use serde_json::json;
+
+    #[test]
+    fn tables_show_only_their_declared_columns() {
+        let code = |c: &str| FieldCode::parse(c).unwrap();
+        let table = json!({"type": "SUBTABLE", "value": [
+            {"id": "1", "value": {"品名": {"type": "SINGLE_LINE_TEXT", "value": "机"},
+                                  "原価": {"type": "NUMBER", "value": "9000"}}}]});
+        let declared = Output {
+            field: code("明細"),
+            columns: Some(BTreeMap::from([("item".to_owned(), code("品名"))])),
+        };
+        assert_eq!(
+            shown("lines", &declared, &table),
+            Ok(json!([{"item": "机"}]))
+        );
+        let undeclared = Output {
+            field: code("明細"),
+            columns: None,
+        };
+        assert_eq!(
+            shown("lines", &undeclared, &table),
+            Err(Misdeclared::UndeclaredColumns {
+                output: "lines".into()
+            })
+        );
+        let text = json!({"type": "SINGLE_LINE_TEXT", "value": "x"});
+        assert!(matches!(
+            shown("lines", &declared, &text),
+            Err(Misdeclared::NotATable { .. })
+        ));
+    }
 
     #[test]
     fn flattens_kintone_values() {

@@ -1,7 +1,8 @@
-//! The kintone query of a lookup: the admin's filter, one exact condition per input, the
-//! expiry, the admin's order, and a limit. Nothing else reaches it.
+//! The kintone query of a lookup: the admin's filter, one exact condition per input (an `or`
+//! of exact equalities where a text may be stored in either width), the expiry, the admin's
+//! order, and a limit. Nothing else reaches it.
 
-use super::MatchInputs;
+use super::inputs::{Expected, MatchInputs};
 use crate::config::{ExpiryKind, Lookup, MatchKind};
 use crate::input::{FieldErrors, Problem};
 use crate::query::{KintoneQuery, Literal, QueryBuilder};
@@ -12,15 +13,32 @@ pub fn build(lookup: &Lookup, typed: &MatchInputs) -> Result<KintoneQuery, Field
         builder = builder.trusted(filter);
     }
     for field in lookup.inputs() {
-        let value = typed.get(&field.input).unwrap_or_default();
         // Inputs with control characters were refused already; this keeps it total.
-        let literal = Literal::new(value)
-            .map_err(|_| FieldErrors::from([(field.input.clone(), Problem::ControlCharacters)]))?;
-        builder = match field.kind {
-            MatchKind::Choice => builder.is_one_of(&field.kintone, &literal),
-            MatchKind::Text | MatchKind::Number | MatchKind::Date => {
-                builder.equals(&field.kintone, &literal)
+        let refused = || FieldErrors::from([(field.input.clone(), Problem::ControlCharacters)]);
+        let values: Vec<&str> = match typed.get(&field.input) {
+            Some(Expected::OneOf(variants)) => variants.iter().map(String::as_str).collect(),
+            Some(Expected::Number(_, text) | Expected::Normalised(text)) => vec![text.as_str()],
+            // kintone's record numbers compare as numbers: the app code stays out of the query.
+            Some(Expected::RecordNumber { digits, .. }) => vec![digits.as_str()],
+            None => {
+                return Err(FieldErrors::from([(
+                    field.input.clone(),
+                    Problem::Required,
+                )]));
             }
+        };
+        let literals = values
+            .into_iter()
+            .map(Literal::new)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| refused())?;
+        builder = match (field.kind, literals.split_first()) {
+            (MatchKind::Choice, Some((literal, []))) => builder.is_one_of(&field.kintone, literal),
+            (
+                MatchKind::Text | MatchKind::Number | MatchKind::RecordNumber | MatchKind::Date,
+                Some((first, others)),
+            ) => builder.equals_any(&field.kintone, first, others),
+            _ => return Err(refused()),
         };
     }
     if let Some(expiry) = &lookup.expires {

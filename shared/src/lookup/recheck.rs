@@ -2,8 +2,8 @@
 //! input and the expiry, whatever kintone's query did.
 
 use super::MatchInputs;
-use crate::config::{ExpiryKind, Lookup, MatchKind};
-use crate::input::{normalise, parse_date, parse_decimal};
+use crate::config::{ExpiryKind, Lookup};
+use crate::input::parse_date;
 use crate::kintone::ReadRecord;
 use crate::query::FieldCode;
 
@@ -43,13 +43,7 @@ pub fn check(
     for field in lookup.inputs() {
         let expected = typed.get(&field.input).ok_or(Mismatch::InputMissing)?;
         let actual = text_of(record, &field.kintone).ok_or(Mismatch::FieldMissing)?;
-        let actual = normalise(actual);
-        let equal = match field.kind {
-            MatchKind::Number => parse_decimal(&actual)
-                .zip(parse_decimal(expected))
-                .is_some_and(|(a, b)| a == b),
-            MatchKind::Text | MatchKind::Date | MatchKind::Choice => actual == expected,
-        };
+        let equal = expected.matches(actual);
         if !equal {
             return Err(if field.input == lookup.key.input {
                 Mismatch::KeyDiffers
@@ -86,11 +80,9 @@ mod check_tests {
     }
 
     fn typed() -> MatchInputs {
-        MatchInputs::from_pairs(&[
-            ("partner_id", "P-001"),
-            ("partner_name", "山田商事"),
-            ("deal_id", "D-1001"),
-        ])
+        let body = r#"{"partner_id": "P-001", "partner_name": "山田商事", "deal_id": "D-1001"}"#;
+        let inputs = crate::input::Inputs::parse(body.as_bytes()).unwrap();
+        MatchInputs::parse(&deals(), &inputs).unwrap()
     }
 
     fn record(id: &str, name: &str, until: &str) -> ReadRecord {
@@ -165,7 +157,7 @@ mod check_tests {
 
     #[test]
     fn outputs_are_only_the_declared_ones() {
-        let out = outputs::of(&deals(), &record("P-001", "山田商事", "2099-01-01"));
+        let out = outputs::of(&deals(), &record("P-001", "山田商事", "2099-01-01")).unwrap();
         let keys: Vec<&String> = out.keys().collect();
         assert_eq!(keys, ["amount", "deal", "status", "subject"]);
         assert_eq!(out["deal"], "D-1001");

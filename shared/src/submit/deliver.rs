@@ -63,13 +63,13 @@ pub async fn deliver(
             );
             Ok(Delivered::Added(record_id))
         }
-        Err(CallError::Kintone(KintoneError::Refused { id, values })) => {
+        Err(CallError::Kintone(KintoneError::Refused { code, id, values })) => {
             // Messages may quote the values typed, so only field codes reach the log.
             let error_keys: Vec<&str> = values.iter().map(|v| v.error_key.as_str()).collect();
             tracing::warn!(
                 form = form.name,
                 app = form.app,
-                code = "CB_VA01",
+                code = code.as_str(),
                 id,
                 ?error_keys,
                 kintone_ms,
@@ -77,6 +77,7 @@ pub async fn deliver(
             );
             interpret_refusal(form, submission, &values)
         }
+        // kintone's errors keep codes and ids only (their messages can quote typed values).
         Err(error) => {
             tracing::error!(form = form.name, app = form.app, error = %error, kintone_ms, "kintone call failed");
             Err(match error.retry_after() {

@@ -8,7 +8,7 @@ use validator::{ValidateEmail, ValidateUrl};
 use super::submission::{Answers, FieldValue, WriteValue};
 use crate::config::{FieldKind, Form};
 use crate::input::{
-    FieldErrors, Inputs, Problem, TextRule, check_length, clean_text, parse_date, parse_decimal,
+    Decimal, FieldErrors, Inputs, Member, Problem, TextRule, check_length, clean_text, parse_date,
 };
 
 /// What a valid post is.
@@ -27,9 +27,9 @@ pub fn validate(form: &Form, inputs: &Inputs) -> Result<Validated, FieldErrors> 
         .honeypot
         .as_deref()
         .and_then(|name| inputs.get(name))
-        .is_some_and(|value| match value {
-            Value::Null | Value::Bool(false) => false,
-            Value::String(s) => !s.trim().is_empty(),
+        .is_some_and(|member| match member.as_json() {
+            Some(Value::Null | Value::Bool(false)) => false,
+            Some(Value::String(s)) => !s.trim().is_empty(),
             _ => true,
         });
     if is_bot {
@@ -69,10 +69,17 @@ pub fn validate(form: &Form, inputs: &Inputs) -> Result<Validated, FieldErrors> 
 }
 
 /// `Ok(None)` means "not given" (absent, null, blank or an empty list).
-fn parse_value(kind: &FieldKind, value: Option<&Value>) -> Result<Option<FieldValue>, Problem> {
-    let value = match value {
-        None | Some(Value::Null) => return Ok(None),
-        Some(value) => value,
+fn parse_value(kind: &FieldKind, member: Option<&Member>) -> Result<Option<FieldValue>, Problem> {
+    let member = match member {
+        None => return Ok(None),
+        Some(member) if member.is_null() => return Ok(None),
+        Some(member) => member,
+    };
+    if let FieldKind::Number { min, max } = kind {
+        return parse_number(member, min.as_ref(), max.as_ref());
+    }
+    let Some(value) = member.as_json() else {
+        return Err(type_problem(kind));
     };
     match kind {
         FieldKind::Text { max_length } | FieldKind::Multiline { max_length } => {
@@ -120,25 +127,6 @@ fn parse_value(kind: &FieldKind, value: Option<&Value>) -> Result<Option<FieldVa
             }
             Ok(Some(FieldValue::Text(text)))
         }
-        FieldKind::Number { min, max } => {
-            let text = match value {
-                Value::Number(n) => n.to_string(),
-                _ => match clean_text(value, TextRule::Normalised)? {
-                    Some(text) => text,
-                    None => return Ok(None),
-                },
-            };
-            let number = parse_decimal(&text).ok_or(Problem::InvalidNumber)?;
-            let too_low = min.is_some_and(|min| number < min);
-            let too_high = max.is_some_and(|max| number > max);
-            if too_low || too_high {
-                return Err(Problem::OutOfRange {
-                    min: *min,
-                    max: *max,
-                });
-            }
-            Ok(Some(FieldValue::Text(text)))
-        }
         FieldKind::Date => {
             let Some(text) = clean_text(value, TextRule::Normalised)? else {
                 return Ok(None);
@@ -153,8 +141,12 @@ fn parse_value(kind: &FieldKind, value: Option<&Value>) -> Result<Option<FieldVa
             let parsed =
                 time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
                     .map_err(|_| Problem::InvalidDatetime)?;
-            // kintone stores DATETIME in UTC to the minute; send the same instant in UTC.
-            let utc = parsed.to_offset(time::UtcOffset::UTC);
+            // kintone stores DATETIME in UTC to the minute; send the same instant in UTC. An
+            // instant whose UTC year leaves the calendar (9999-12-31T12:00-12:00) is refused,
+            // never converted: `to_offset` would panic on it.
+            let utc = parsed
+                .checked_to_offset(time::UtcOffset::UTC)
+                .ok_or(Problem::InvalidDatetime)?;
             if !(1000..=9999).contains(&utc.year()) {
                 return Err(Problem::InvalidDatetime);
             }
@@ -200,7 +192,44 @@ fn parse_value(kind: &FieldKind, value: Option<&Value>) -> Result<Option<FieldVa
             Value::Bool(false) => Ok(None),
             _ => Err(Problem::NotABoolean),
         },
+        FieldKind::Number { .. } => Err(Problem::InvalidNumber),
     }
+}
+
+/// What an input says when it is sent a value of a JSON type it does not take.
+fn type_problem(kind: &FieldKind) -> Problem {
+    match kind {
+        FieldKind::Choices { .. } => Problem::NotAList,
+        FieldKind::Consent { .. } => Problem::NotABoolean,
+        FieldKind::Number { .. } => Problem::InvalidNumber,
+        _ => Problem::NotAString,
+    }
+}
+
+/// A number sent as a JSON number (kept as the text sent) or as a string, compared exactly.
+fn parse_number(
+    member: &Member,
+    min: Option<&Decimal>,
+    max: Option<&Decimal>,
+) -> Result<Option<FieldValue>, Problem> {
+    let text = match member {
+        Member::Number(text) => text.clone(),
+        Member::Json(value) => match clean_text(value, TextRule::Normalised)? {
+            Some(text) => text,
+            None => return Ok(None),
+        },
+        Member::Unreadable => return Err(Problem::InvalidNumber),
+    };
+    let number = Decimal::parse(&text).ok_or(Problem::InvalidNumber)?;
+    let too_low = min.is_some_and(|min| number < *min);
+    let too_high = max.is_some_and(|max| number > *max);
+    if too_low || too_high {
+        return Err(Problem::OutOfRange {
+            min: min.cloned(),
+            max: max.cloned(),
+        });
+    }
+    Ok(Some(FieldValue::Text(text)))
 }
 
 #[cfg(test)]
@@ -295,6 +324,67 @@ mod tests {
         );
         body["name"] = json!("山田\n太郎");
         assert_eq!(check(body).unwrap_err()["name"], Problem::ControlCharacters);
+    }
+
+    #[test]
+    fn a_datetime_beyond_year_9999_in_utc_is_refused_not_a_crash() {
+        let form = crate::config::Config::parse(
+            r#"
+[kintone]
+base_url = "https://example.cybozu.com"
+[forms.f]
+app = 1
+token_secret = "s"
+allow_no_origin = true
+fields.at = { kintone = "日時", type = "datetime" }
+"#,
+            "test",
+        )
+        .unwrap()
+        .forms["f"]
+            .clone();
+        let check = |at: &str| {
+            let body = serde_json::to_vec(&json!({ "at": at })).unwrap();
+            validate(&form, &Inputs::parse(&body).unwrap())
+        };
+        for at in ["9999-12-31T12:00:00-12:00", "0999-12-31T23:00:00+14:00"] {
+            assert_eq!(
+                check(at).unwrap_err()["at"],
+                Problem::InvalidDatetime,
+                "{at}"
+            );
+        }
+        assert!(matches!(
+            check("9999-12-31T12:00:00+09:00"),
+            Ok(Validated::Person(_))
+        ));
+    }
+
+    #[test]
+    fn numbers_are_compared_exactly_and_huge_ones_are_invalid_input() {
+        // The body as sent, so the number keeps its digits (json! would round it to a float).
+        let with = |member: &str| {
+            let text = valid()
+                .to_string()
+                .replacen('{', &format!("{{{member}, "), 1);
+            validate(&seminar(), &Inputs::parse(text.as_bytes()).unwrap())
+        };
+        assert!(matches!(
+            with(r#""attendees": 10.0000000000000001"#).unwrap_err()["attendees"],
+            Problem::OutOfRange { .. }
+        ));
+        assert!(with(r#""attendees": 10.000"#).is_ok());
+        let mut body = valid();
+        body["attendees"] = json!("10.0000000000000001");
+        assert!(matches!(
+            check(body.clone()).unwrap_err()["attendees"],
+            Problem::OutOfRange { .. }
+        ));
+        body["attendees"] = json!(10);
+        assert!(check(body.clone()).is_ok());
+        let huge = |field: &str| with(&format!("\"{field}\": 1e400")).unwrap_err();
+        assert_eq!(huge("attendees")["attendees"], Problem::InvalidNumber);
+        assert_eq!(huge("phone")["phone"], Problem::NotAString);
     }
 
     #[test]

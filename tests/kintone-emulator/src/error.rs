@@ -214,6 +214,23 @@ impl ApiError {
     }
 
     /// CB_VA01 for one request parameter.
+    /// `GAIA_LO04`, without `errors`; the message quotes the value and the field (fact sheet
+    /// §7). The Japanese text is the emulator's own wording.
+    pub(crate) fn lookup_value_missing(lang: Lang, field: &str, value: &str) -> Self {
+        Self::new(
+            400,
+            "GAIA_LO04",
+            lang.pick(
+                format!(
+                    "A value {value} in the field {field} does not exist in the datasource app for lookup, or you do not have permission to view the value."
+                ),
+                format!(
+                    "フィールド「{field}」の値「{value}」が、ルックアップの参照先のフィールドにないか、またはアプリやレコードの閲覧権限がありません。"
+                ),
+            ),
+        )
+    }
+
     pub(crate) fn invalid_param(lang: Lang, param: &str, message: String) -> Self {
         let mut errors = FieldErrors::new();
         errors.insert(param.to_owned(), vec![message]);

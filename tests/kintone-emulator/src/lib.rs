@@ -85,6 +85,9 @@ pub struct Field {
     pub options: Vec<String>,
     /// Applied on add when the key is absent (not when it is `""` or `[]`).
     pub default_value: Option<Value>,
+    /// A lookup field: the key values its datasource app holds. A value not among them is
+    /// refused on add with `GAIA_LO04` (fact sheet §7).
+    pub lookup_source: Option<Vec<String>>,
 }
 
 impl Field {
@@ -100,7 +103,14 @@ impl Field {
             max_value: None,
             options: Vec::new(),
             default_value: None,
+            lookup_source: None,
         }
+    }
+
+    /// Makes the field a lookup whose datasource app holds `keys`.
+    pub fn lookup(mut self, keys: &[&str]) -> Self {
+        self.lookup_source = Some(keys.iter().map(|k| (*k).to_owned()).collect());
+        self
     }
 
     pub fn required(mut self) -> Self {

@@ -436,6 +436,16 @@ fn add_record(
     };
     let values = record::build_for_add(&data.app, &data.records, input, lang)
         .map_err(|errors| ApiError::invalid_input(lang, errors))?;
+    for field in &data.app.fields {
+        let (Some(keys), Some(Value::String(value))) =
+            (&field.lookup_source, values.get(&field.code))
+        else {
+            continue;
+        };
+        if !value.is_empty() && !keys.contains(value) {
+            return Err(ApiError::lookup_value_missing(lang, &field.code, value));
+        }
+    }
     let id = data.push(values);
     Ok(json!({ "id": id.to_string(), "revision": "1" }))
 }
