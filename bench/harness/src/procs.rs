@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -155,29 +156,63 @@ fn status_kb(pid: u32, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Starts the kintone emulator (`--demo --port 0`) and returns it with its address.
-pub fn start_emulator(binary: &str) -> Result<(Child, std::net::SocketAddr), String> {
-    let mut child = Command::new(binary)
-        .args(["--demo", "--port", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start {binary}: {e}"))?;
-    let stdout = child.stdout.take().unwrap();
-    let mut reader = BufReader::new(stdout);
-    let mut line = String::new();
-    reader.read_line(&mut line).map_err(|e| e.to_string())?;
-    let addr = line
-        .trim()
-        .rsplit("http://")
-        .next()
-        .and_then(|a| a.parse().ok())
-        .ok_or_else(|| format!("unexpected emulator output: {line:?}"))?;
-    // Keep draining, so the emulator never blocks on a full pipe.
-    thread::spawn(move || {
-        let mut sink = Vec::new();
-        let _ = reader.read_to_end(&mut sink);
-    });
-    Ok((child, addr))
+/// A running kintone emulator (`--demo --port 0`), stopped when dropped, so that an error
+/// anywhere in a round leaves none behind.
+pub struct Emulator {
+    child: Child,
+    pub addr: std::net::SocketAddr,
+}
+
+impl Emulator {
+    pub fn start(binary: &Path) -> Result<Emulator, String> {
+        let mut child = Command::new(binary)
+            .args(["--demo", "--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or("the emulator's stdout is not piped")?;
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let addr = reader
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())
+            .and_then(|_| {
+                line.trim()
+                    .rsplit("http://")
+                    .next()
+                    .and_then(|a| a.parse().ok())
+                    .ok_or_else(|| format!("unexpected emulator output: {line:?}"))
+            });
+        let addr = match addr {
+            Ok(addr) => addr,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        // Keep draining, so the emulator never blocks on a full pipe.
+        thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = reader.read_to_end(&mut sink);
+        });
+        Ok(Emulator { child, addr })
+    }
+
+    /// The emulator's CPU time so far, in nanoseconds.
+    pub fn cpu_ns(&self) -> u64 {
+        cpu_ns(self.child.id())
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
