@@ -171,13 +171,6 @@ impl Relay {
 
     async fn credentials(&self, token_secret: &SecretId) -> Result<Credentials, SecretError> {
         let token = self.secrets.token(token_secret).await?;
-        self.with_basic_auth(token).await
-    }
-
-    async fn with_basic_auth(
-        &self,
-        token: crate::secrets::Token,
-    ) -> Result<Credentials, SecretError> {
         let basic_auth = match &self.config.kintone.basic_auth_secret {
             Some(secret) => Some(self.secrets.basic_auth(secret).await?),
             None => None,
@@ -185,9 +178,52 @@ impl Relay {
         Ok(Credentials { token, basic_auth })
     }
 
-    /// Runs `call` with the token stored in `token_secret`. When kintone does not know the token
-    /// (it was rotated since it was cached), the secret is re-read once and the call repeated:
-    /// a refused token stored nothing, so the repeat is safe.
+    /// After kintone refused `sent`: the credentials to repeat the call with, or `None` when
+    /// there is nothing new to try (the secret still holds the refused value, or it was re-read
+    /// less than 30 s ago; see [`crate::secrets`]).
+    async fn refreshed(
+        &self,
+        token_secret: &SecretId,
+        sent: &Credentials,
+        err: &KintoneError,
+    ) -> Result<Option<Credentials>, SecretError> {
+        if err.is_invalid_token() {
+            tracing::warn!(
+                token_secret = token_secret.as_str(),
+                "kintone does not know the cached token; re-reading the secret"
+            );
+            let token = self
+                .secrets
+                .refresh_token(token_secret, &sent.token)
+                .await?;
+            return Ok(token.map(|token| Credentials {
+                token,
+                basic_auth: sent.basic_auth.clone(),
+            }));
+        }
+        if err.is_basic_auth_refused()
+            && let (Some(secret), Some(basic_auth)) =
+                (&self.config.kintone.basic_auth_secret, &sent.basic_auth)
+        {
+            tracing::warn!(
+                basic_auth_secret = secret.as_str(),
+                "kintone's Basic authentication refused the cached credentials; re-reading the secret"
+            );
+            let basic_auth = self.secrets.refresh_basic_auth(secret, basic_auth).await?;
+            return Ok(basic_auth.map(|basic_auth| Credentials {
+                token: sent.token.clone(),
+                basic_auth: Some(basic_auth),
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Runs `call` with the token stored in `token_secret` (and the domain's Basic auth, if
+    /// configured). When kintone refuses the token (`GAIA_IA02`: rotated since it was cached) or
+    /// the Basic credentials (401), that secret is re-read and the call repeated once with the
+    /// new value: a refused call stored nothing, so the repeat is safe. Re-reads are limited to
+    /// one per secret per 30 s, so a revoked token answers `Misconfigured` without a Secrets
+    /// Manager call per request.
     pub async fn call_with_token<T, F, Fut>(
         &self,
         token_secret: &SecretId,
@@ -198,18 +234,14 @@ impl Relay {
         Fut: Future<Output = Result<T, KintoneError>>,
     {
         let credentials = self.credentials(token_secret).await?;
-        let stale = credentials.token.clone();
+        // Kept for the comparison after a refusal; credentials are a few short strings.
+        let sent = credentials.clone();
         match call(credentials).await {
-            Err(err) if err.is_invalid_token() => {
-                tracing::warn!(
-                    token_secret = token_secret.as_str(),
-                    "kintone does not know the cached token; re-reading the secret"
-                );
-                let token = self.secrets.refresh_token(token_secret, &stale).await?;
-                let credentials = self.with_basic_auth(token).await?;
-                Ok(call(credentials).await?)
-            }
-            other => Ok(other?),
+            Err(err) => match self.refreshed(token_secret, &sent, &err).await? {
+                Some(credentials) => Ok(call(credentials).await?),
+                None => Err(err.into()),
+            },
+            Ok(value) => Ok(value),
         }
     }
 }

@@ -1,8 +1,22 @@
-//! kintone API tokens from AWS Secrets Manager, cached per Lambda instance.
+//! kintone API tokens and the domain's Basic authentication, from AWS Secrets Manager, cached per
+//! Lambda instance.
 //!
-//! One fetch per secret per TTL; concurrent requests for a cold secret wait for the one fetch in
-//! flight; a token that kintone calls invalid is re-read once, so a rotated secret is picked up
-//! without a redeploy.
+//! - One fetch per secret per TTL; concurrent requests for a cold or expired secret wait for the
+//!   one fetch in flight (a per-secret async mutex).
+//! - Secrets Manager unavailable (unreachable, timing out, throttling, 5xx) after the TTL: the
+//!   cached value is served for up to [`MAX_STALE`] past its TTL, with a warning, and Secrets
+//!   Manager is tried again at most every [`RETRY_UNAVAILABLE_EVERY`], so an outage does not
+//!   make every request wait for a timeout. Only with nothing cached does a read fail
+//!   ([`SecretError::Unavailable`], a 503 with `Retry-After`). kintone, not the cache, decides
+//!   whether a value still works: a value it refuses is re-read as below.
+//! - A value that kintone refuses (an unknown token, rejected Basic credentials) is re-read, so a
+//!   rotated secret is picked up without a redeploy; at most once per [`REREAD_EVERY`] per
+//!   secret, so a revoked token that stays in the secret costs one Secrets Manager call per 30 s,
+//!   not one per request. A secret corrected after such a re-read is picked up by the first
+//!   refused request 30 s later, or at the TTL, whichever comes first.
+//!
+//! Values never reach a log: `Token` and `BasicAuth` print `***`, and the log lines name the
+//! secret id only.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,6 +27,19 @@ use std::time::{Duration, Instant};
 use aws_sdk_secretsmanager::Client;
 
 use crate::config::SecretId;
+
+/// How long past its TTL a cached value may be served while Secrets Manager is unavailable.
+/// Long enough to ride out an outage or a throttling episode; bounded so that a change made in
+/// Secrets Manager while the old value still works in kintone (a token swapped for one with
+/// fewer permissions, say) reaches every instance within TTL + 1 h even through an outage.
+pub const MAX_STALE: Duration = Duration::from_secs(60 * 60);
+
+/// After Secrets Manager failed to answer, how long the cached value is served before it is
+/// asked again: one request per 30 s pays for a timeout, not every request.
+pub const RETRY_UNAVAILABLE_EVERY: Duration = Duration::from_secs(30);
+
+/// How often a secret whose value kintone refuses may be re-read.
+pub const REREAD_EVERY: Duration = Duration::from_secs(30);
 
 /// A kintone API token. Its `Debug` never shows the value, so it cannot reach a log by accident.
 #[derive(Clone, PartialEq, Eq)]
@@ -41,7 +68,7 @@ impl fmt::Debug for Token {
 }
 
 /// The domain's Basic authentication, from a secret holding `{"username","password"}`.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct BasicAuth {
     pub username: String,
     pub password: String,
@@ -65,7 +92,46 @@ pub enum SecretError {
 
 struct Cached {
     value: String,
+    /// When Secrets Manager last returned `value`.
     fetched: Instant,
+    /// When Secrets Manager last failed to answer after the TTL (cleared by a fetch).
+    unavailable_at: Option<Instant>,
+    /// When the secret was last re-read because kintone refused its value.
+    reread: Option<Instant>,
+}
+
+/// What to do with a cached value; decided from instants only, so the rules are testable
+/// without waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// Use the cached value (fresh; or stale while Secrets Manager is unavailable; or refused
+    /// but re-read too recently to ask again).
+    Serve,
+    /// Ask Secrets Manager; on [`SecretError::Unavailable`] the value may still be served.
+    Fetch { stale_allowed: bool },
+    /// kintone refused the value: ask Secrets Manager; the value is no fallback.
+    Reread,
+}
+
+impl Cached {
+    fn plan(&self, now: Instant, ttl: Duration, refused: bool) -> Plan {
+        let since = |at: Instant| now.saturating_duration_since(at);
+        if refused {
+            return match self.reread {
+                Some(at) if since(at) < REREAD_EVERY => Plan::Serve,
+                _ => Plan::Reread,
+            };
+        }
+        let age = since(self.fetched);
+        if age < ttl {
+            return Plan::Serve;
+        }
+        let stale_allowed = age < ttl.saturating_add(MAX_STALE);
+        match self.unavailable_at {
+            Some(at) if stale_allowed && since(at) < RETRY_UNAVAILABLE_EVERY => Plan::Serve,
+            _ => Plan::Fetch { stale_allowed },
+        }
+    }
 }
 
 /// Per-secret slot; the async mutex makes concurrent misses share one fetch.
@@ -99,16 +165,19 @@ impl SecretStore {
         parse_token(secret_id, &raw)
     }
 
-    /// Re-reads the secret after kintone refused `stale`, unless another request already
-    /// replaced it, and returns the token to retry with.
+    /// After kintone refused `refused`: the token to retry with, or `None` when there is
+    /// nothing new to try (the secret still holds `refused`, or it was re-read less than
+    /// [`REREAD_EVERY`] ago). Re-reads unless another request already replaced the token.
     pub async fn refresh_token(
         &self,
         secret_id: &SecretId,
-        stale: &Token,
-    ) -> Result<Token, SecretError> {
+        refused: &Token,
+    ) -> Result<Option<Token>, SecretError> {
         let secret_id = secret_id.as_str();
-        let raw = self.value(secret_id, Some(stale)).await?;
-        parse_token(secret_id, &raw)
+        let is_refused = |raw: &str| parse_token(secret_id, raw).is_ok_and(|t| &t == refused);
+        let raw = self.value(secret_id, Some(&is_refused)).await?;
+        let token = parse_token(secret_id, &raw)?;
+        Ok((&token != refused).then_some(token))
     }
 
     pub async fn basic_auth(&self, secret_id: &SecretId) -> Result<BasicAuth, SecretError> {
@@ -117,27 +186,84 @@ impl SecretStore {
         parse_basic_auth(secret_id, &raw)
     }
 
-    async fn value(&self, secret_id: &str, stale: Option<&Token>) -> Result<String, SecretError> {
+    /// After kintone's Basic authentication refused `refused`: as [`Self::refresh_token`].
+    pub async fn refresh_basic_auth(
+        &self,
+        secret_id: &SecretId,
+        refused: &BasicAuth,
+    ) -> Result<Option<BasicAuth>, SecretError> {
+        let secret_id = secret_id.as_str();
+        let is_refused =
+            |raw: &str| parse_basic_auth(secret_id, raw).is_ok_and(|auth| &auth == refused);
+        let raw = self.value(secret_id, Some(&is_refused)).await?;
+        let auth = parse_basic_auth(secret_id, &raw)?;
+        Ok((&auth != refused).then_some(auth))
+    }
+
+    /// The secret's value, by the rules of [`Cached::plan`]. `refused` tells whether a value is
+    /// the one kintone refused (`None` for a plain read).
+    async fn value(
+        &self,
+        secret_id: &str,
+        refused: Option<&(dyn Fn(&str) -> bool + Sync)>,
+    ) -> Result<String, SecretError> {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots.entry(secret_id.to_owned()).or_default().clone()
         };
         let mut cached = slot.lock().await;
-        if let Some(entry) = cached.as_ref() {
-            let fresh = entry.fetched.elapsed() < self.ttl;
-            let known_bad = stale.is_some_and(|bad| {
-                parse_token(secret_id, &entry.value).is_ok_and(|token| &token == bad)
-            });
-            if fresh && !known_bad {
-                return Ok(entry.value.clone());
+        let now = Instant::now();
+        let plan = match cached.as_mut() {
+            Some(entry) => {
+                let is_refused = refused.is_some_and(|is_refused| is_refused(&entry.value));
+                let plan = entry.plan(now, self.ttl, is_refused);
+                match plan {
+                    Plan::Serve => return Ok(entry.value.clone()),
+                    // Counted before the call, so a failed re-read also waits REREAD_EVERY.
+                    Plan::Reread => entry.reread = Some(now),
+                    Plan::Fetch { .. } => {}
+                }
+                plan
             }
+            None => Plan::Fetch {
+                stale_allowed: false,
+            },
+        };
+        match self.fetch(secret_id).await {
+            Ok(value) => {
+                let reread = cached.as_ref().and_then(|entry| entry.reread);
+                *cached = Some(Cached {
+                    value: value.clone(),
+                    fetched: Instant::now(),
+                    unavailable_at: None,
+                    reread,
+                });
+                Ok(value)
+            }
+            Err(err @ SecretError::Unavailable { .. })
+                if matches!(
+                    plan,
+                    Plan::Fetch {
+                        stale_allowed: true
+                    }
+                ) =>
+            {
+                let Some(entry) = cached.as_mut() else {
+                    return Err(err);
+                };
+                // The last value Secrets Manager gave: if it no longer works, kintone refuses
+                // it and the refusal path re-reads. The value itself is never logged.
+                tracing::warn!(
+                    secret_id,
+                    error = %err,
+                    age_s = now.saturating_duration_since(entry.fetched).as_secs(),
+                    "Secrets Manager is unavailable; serving the cached value past its TTL"
+                );
+                entry.unavailable_at = Some(now);
+                Ok(entry.value.clone())
+            }
+            Err(err) => Err(err),
         }
-        let value = self.fetch(secret_id).await?;
-        *cached = Some(Cached {
-            value: value.clone(),
-            fetched: Instant::now(),
-        });
-        Ok(value)
     }
 
     async fn fetch(&self, secret_id: &str) -> Result<String, SecretError> {
@@ -246,6 +372,83 @@ mod tests {
         assert!(parse_token("s", r#"{"other":"x"}"#).is_err());
         assert!(parse_token("s", "has space").is_err());
         assert!(parse_token("s", "line\r\nbreak").is_err());
+    }
+
+    const TTL: Duration = Duration::from_secs(300);
+    const SECOND: Duration = Duration::from_secs(1);
+
+    fn fetched_at(fetched: Instant) -> Cached {
+        Cached {
+            value: "v".into(),
+            fetched,
+            unavailable_at: None,
+            reread: None,
+        }
+    }
+
+    #[test]
+    fn a_value_is_served_for_its_ttl_then_fetched() {
+        let t0 = Instant::now();
+        let entry = fetched_at(t0);
+        assert_eq!(entry.plan(t0 + TTL - SECOND, TTL, false), Plan::Serve);
+        assert_eq!(
+            entry.plan(t0 + TTL, TTL, false),
+            Plan::Fetch {
+                stale_allowed: true
+            }
+        );
+        assert_eq!(
+            entry.plan(t0 + TTL + MAX_STALE, TTL, false),
+            Plan::Fetch {
+                stale_allowed: false
+            }
+        );
+    }
+
+    #[test]
+    fn while_secrets_manager_is_unavailable_the_stale_value_is_served_and_retried_every_30_s() {
+        let t0 = Instant::now();
+        let failed = t0 + TTL + 10 * SECOND;
+        let mut entry = fetched_at(t0);
+        entry.unavailable_at = Some(failed);
+        let stale = Plan::Fetch {
+            stale_allowed: true,
+        };
+        assert_eq!(
+            entry.plan(failed + RETRY_UNAVAILABLE_EVERY - SECOND, TTL, false),
+            Plan::Serve
+        );
+        assert_eq!(
+            entry.plan(failed + RETRY_UNAVAILABLE_EVERY, TTL, false),
+            stale
+        );
+        // Past the cap, a failure is no longer covered by the cached value.
+        entry.unavailable_at = Some(t0 + TTL + MAX_STALE - SECOND);
+        assert_eq!(
+            entry.plan(t0 + TTL + MAX_STALE, TTL, false),
+            Plan::Fetch {
+                stale_allowed: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_refused_value_is_reread_at_most_every_30_s() {
+        let t0 = Instant::now();
+        let mut entry = fetched_at(t0);
+        assert_eq!(entry.plan(t0 + SECOND, TTL, true), Plan::Reread);
+        entry.reread = Some(t0 + SECOND);
+        assert_eq!(
+            entry.plan(t0 + REREAD_EVERY, TTL, true),
+            Plan::Serve,
+            "29 s after the last re-read: the refused value again, no call"
+        );
+        assert_eq!(
+            entry.plan(t0 + SECOND + REREAD_EVERY, TTL, true),
+            Plan::Reread
+        );
+        // Even an expired value is re-read on a refusal only by the 30 s rule.
+        assert_eq!(entry.plan(t0 + TTL + SECOND, TTL, true), Plan::Reread);
     }
 
     #[test]

@@ -156,6 +156,14 @@ impl KintoneError {
         )
     }
 
+    /// A 401: the domain's Basic authentication refused the credentials. The relay always
+    /// sends a token, and kintone answers an unknown token with 400 `GAIA_IA02`, so a 401
+    /// (`CB_WA01`, `CB_AU01`, or a page without kintone's JSON) can only come from the Basic
+    /// authentication in front of the API; the fact sheet does not pin down its exact code.
+    pub fn is_basic_auth_refused(&self) -> bool {
+        matches!(self, KintoneError::Misconfigured { status: 401, .. })
+    }
+
     /// The query named an option that a choice field does not have.
     pub fn is_unknown_option(&self) -> bool {
         matches!(
@@ -350,6 +358,9 @@ mod tests {
             KintoneError::Unavailable { reason: Unavailable::Maintenance, retry_after } if retry_after == Duration::from_secs(7)
         ));
         assert!(classify(s(400), body("GAIA_IA02"), None).is_invalid_token());
+        assert!(classify(s(401), body("CB_WA01"), None).is_basic_auth_refused());
+        assert!(classify(s(401), None, None).is_basic_auth_refused());
+        assert!(!classify(s(400), body("GAIA_IA02"), None).is_basic_auth_refused());
         assert!(classify(s(400), body("GAIA_IQ10"), None).is_unknown_option());
         assert!(matches!(
             classify(s(403), body("GAIA_NO01"), None),

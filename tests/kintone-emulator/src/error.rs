@@ -77,7 +77,8 @@ impl ApiError {
         )
     }
 
-    /// The emulator has no user accounts, so any password fails.
+    /// The emulator has no user accounts, so any password fails; also its answer to wrong
+    /// Basic credentials of the domain.
     pub(crate) fn password_failed(lang: Lang) -> Self {
         Self::new(
             401,

@@ -242,6 +242,9 @@ pub(crate) struct State {
     pub(crate) apps: BTreeMap<u64, AppData>,
     pub(crate) tokens: HashMap<String, Grant>,
     pub(crate) fault: Fault,
+    /// The domain's Basic authentication: the base64 of `username:password` every request
+    /// must send, when turned on.
+    pub(crate) basic_auth: Option<String>,
     pub(crate) log: Vec<LoggedRequest>,
 }
 
@@ -318,6 +321,15 @@ impl Emulator {
     /// Deletes a token; afterwards it is answered like an unknown one (400 GAIA_IA02).
     pub fn revoke_token(&self, token: &str) {
         self.lock().tokens.remove(token);
+    }
+
+    /// Turns on the domain's Basic authentication (fact sheet §2.3) with these credentials,
+    /// or changes them; `None` turns it off. While on, a request without
+    /// `Authorization: Basic base64(username:password)` is answered 401 before anything else
+    /// is checked (see `server::basic_auth` for the codes).
+    pub fn set_basic_auth(&self, credentials: Option<(&str, &str)>) {
+        self.lock().basic_auth = credentials
+            .map(|(username, password)| base64(format!("{username}:{password}").as_bytes()));
     }
 
     pub fn set_fault(&self, fault: Fault) {
@@ -400,5 +412,44 @@ impl Emulator {
                 char::from(ALPHABET[(z % ALPHABET.len() as u64) as usize])
             })
             .collect()
+    }
+}
+
+/// Standard base64 with padding (RFC 4648), enough for a Basic credential.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod base64_tests {
+    #[test]
+    fn encodes_like_rfc_4648() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("relay:pw", "cmVsYXk6cHc="),
+        ] {
+            assert_eq!(super::base64(plain.as_bytes()), encoded);
+        }
     }
 }

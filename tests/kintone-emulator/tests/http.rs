@@ -561,6 +561,48 @@ async fn token_errors() {
 }
 
 #[tokio::test]
+async fn basic_authentication_of_the_domain() {
+    let emu = emulator();
+    let body = json!({"app": 1, "record": {"name": {"value": "x"}}});
+    let post = |authorization: Option<&str>| {
+        let mut req = request("POST", "/k/v1/record.json", &[ADD], Some(&body));
+        if let Some(value) = authorization {
+            req.headers_mut()
+                .insert("authorization", value.parse().expect("header"));
+        }
+        req
+    };
+    // Off by default: a token alone is enough.
+    assert_eq!(send(&emu, post(None)).await.status, 200);
+
+    emu.set_basic_auth(Some(("relay", "pw")));
+    send(&emu, post(None)).await.assert_error(401, "CB_AU01");
+    // base64("relay:wrong")
+    send(&emu, post(Some("Basic cmVsYXk6d3Jvbmc=")))
+        .await
+        .assert_error(401, "CB_WA01");
+    // Checked before the token: an unknown token behind wrong Basic credentials is still 401.
+    let mut unknown = request("POST", "/k/v1/record.json", &["nope"], Some(&body));
+    unknown.headers_mut().insert(
+        "authorization",
+        "Basic cmVsYXk6d3Jvbmc=".parse().expect("header"),
+    );
+    send(&emu, unknown).await.assert_error(401, "CB_WA01");
+    // base64("relay:pw")
+    assert_eq!(
+        send(&emu, post(Some("Basic cmVsYXk6cHc="))).await.status,
+        200
+    );
+
+    emu.set_basic_auth(Some(("relay", "pw2")));
+    send(&emu, post(Some("Basic cmVsYXk6cHc=")))
+        .await
+        .assert_error(401, "CB_WA01");
+    emu.set_basic_auth(None);
+    assert_eq!(send(&emu, post(None)).await.status, 200);
+}
+
+#[tokio::test]
 async fn tokens_in_several_headers_and_with_spaces() {
     let emu = emulator();
     let body = json!({"app": 1, "record": {"name": {"value": "x"}}});
