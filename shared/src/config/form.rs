@@ -2,10 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::raw::{RawField, RawForm, Spelled};
-use super::values::{Access, KeyError, is_plain_name, key_error};
+use super::values::{Access, KeyError, Ordered, Wording, is_plain_name, key_error};
 use crate::input::Decimal;
 use crate::query::FieldCode;
 
@@ -14,6 +14,8 @@ const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct Form {
     pub name: String,
+    /// The page's heading; the form's name when relay.toml gives none.
+    pub title: Wording,
     pub app: u64,
     pub access: Access,
     /// Where the receipt the applicant sees is stored.
@@ -23,8 +25,8 @@ pub struct Form {
     /// An input no person fills in: a filled one is answered as stored, and nothing is stored.
     pub honeypot: Option<String>,
     pub fixed: BTreeMap<FieldCode, String>,
-    /// Input name -> field, in name order.
-    pub fields: BTreeMap<String, Field>,
+    /// Input name -> field, in the order relay.toml declares them.
+    pub fields: Ordered<Field>,
 }
 
 impl Form {
@@ -39,13 +41,17 @@ impl Form {
 
 #[derive(Debug, Clone)]
 pub struct Field {
+    /// What a page calls the input; its name when relay.toml gives none.
+    pub label: Wording,
+    pub help: Option<Wording>,
     pub kintone: FieldCode,
+    pub field_type: FieldType,
     pub kind: FieldKind,
     pub required: bool,
 }
 
-/// The `type` of a form field in relay.toml.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// The `type` of a form field in relay.toml, also the `type` a form's description shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldType {
     Text,
@@ -130,7 +136,7 @@ impl RawForm {
             self.access(),
             DEFAULT_MAX_BODY_BYTES,
         )?;
-        if self.fields.is_empty() {
+        if self.fields.0.is_empty() {
             return Err(key_error(at("fields"), "a form needs at least one field"));
         }
 
@@ -146,8 +152,8 @@ impl RawForm {
             }
             Ok(code)
         };
-        let mut fields = BTreeMap::new();
-        for (input, raw) in self.fields {
+        let mut fields = Vec::new();
+        for (input, raw) in self.fields.0 {
             let key = at(&format!("fields.{input}"));
             if !is_plain_name(&input) {
                 return Err(key_error(
@@ -156,8 +162,10 @@ impl RawForm {
                 ));
             }
             let kintone = claim(&raw.kintone, format!("{key}.kintone"))?;
-            fields.insert(input, raw.check(&key, kintone)?);
+            let field = raw.check(&key, &input, kintone)?;
+            fields.push((input, field));
         }
+        let fields = Ordered::new(fields);
         let mut fixed = BTreeMap::new();
         for (code, value) in self.fixed {
             fixed.insert(claim(&code, at("fixed"))?, value);
@@ -180,6 +188,7 @@ impl RawForm {
         }
         Ok(Form {
             name: name.to_owned(),
+            title: Wording::from_raw(self.title, name),
             app: self.app,
             access,
             receipt_field,
@@ -192,7 +201,7 @@ impl RawForm {
 }
 
 impl RawField {
-    fn check(self, key: &str, kintone: FieldCode) -> Result<Field, KeyError> {
+    fn check(self, key: &str, input: &str, kintone: FieldCode) -> Result<Field, KeyError> {
         let at = |k: &str| format!("{key}.{k}");
         let field_type = match self.kind {
             Spelled::Known(field_type) => field_type,
@@ -292,7 +301,10 @@ impl RawField {
             }
         };
         Ok(Field {
+            label: Wording::from_raw(self.label, input),
+            help: self.help.map(|help| Wording::from_raw(Some(help), "")),
             kintone,
+            field_type,
             kind,
             required: self.required,
         })

@@ -1,12 +1,12 @@
 //! A lookup: which inputs a partner must give, how they match kintone fields, and which fields
 //! a browser may see.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
 use super::raw::{RawLookup, RawMatch, RawOutput, Spelled};
-use super::values::{Access, KeyError, is_plain_name, key_error};
+use super::values::{Access, KeyError, Ordered, Wording, is_plain_name, key_error};
 use crate::kintone::FieldType as KintoneFieldType;
 use crate::query::{FieldCode, OrderBy, TrustedCondition};
 
@@ -17,6 +17,8 @@ const DEFAULT_MAX_RECORDS: u32 = 20;
 #[derive(Debug, Clone)]
 pub struct Lookup {
     pub name: String,
+    /// The page's heading; the lookup's name when relay.toml gives none.
+    pub title: Wording,
     pub app: u64,
     pub access: Access,
     pub key: MatchField,
@@ -25,18 +27,34 @@ pub struct Lookup {
     pub expires: Option<Expiry>,
     pub order_by: Option<OrderBy>,
     pub max_records: u32,
-    /// Output name -> what it shows, the only fields a browser ever sees.
-    pub outputs: BTreeMap<String, Output>,
+    /// Output name -> what it shows, the only fields a browser ever sees, in declared order.
+    pub outputs: Ordered<Output>,
 }
 
 /// A field a browser may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Output {
+    pub label: Wording,
     pub field: FieldCode,
+    pub shape: OutputShape,
     /// For a table (SUBTABLE): column name -> column field code, the only columns shown. A
     /// table without declared columns is refused when kintone returns one, since it would show
     /// every column.
-    pub columns: Option<BTreeMap<String, FieldCode>>,
+    pub columns: Option<Ordered<FieldCode>>,
+}
+
+/// How an output's value is shaped, for a page that shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputShape {
+    /// A string (text, numbers, dates, one choice, a user's name).
+    Text,
+    /// A list of strings (check boxes, multiple choices, users).
+    List,
+    /// Attachments: `[{"name","size","contentType"}]`.
+    Files,
+    /// Rows of the declared columns.
+    Table,
 }
 
 impl Lookup {
@@ -56,6 +74,7 @@ impl Lookup {
 #[derive(Debug, Clone)]
 pub struct MatchField {
     pub input: String,
+    pub label: Wording,
     pub kintone: FieldCode,
     pub kind: MatchKind,
     pub max_length: usize,
@@ -144,6 +163,7 @@ impl RawMatch {
             ));
         }
         Ok(MatchField {
+            label: Wording::from_raw(self.label, &self.input),
             input: self.input,
             kintone,
             kind,
@@ -153,37 +173,74 @@ impl RawMatch {
 }
 
 impl RawOutput {
-    fn check(self, key: &str) -> Result<Output, KeyError> {
+    fn check(self, key: &str, name: &str) -> Result<Output, KeyError> {
         let code = |code: &str, key: &str| FieldCode::parse(code).map_err(|m| key_error(key, m));
-        match self {
-            RawOutput::Field(field) => Ok(Output {
-                field: code(&field, key)?,
-                columns: None,
-            }),
-            RawOutput::Table(table) => {
-                if table.columns.is_empty() {
-                    return Err(key_error(
-                        format!("{key}.columns"),
-                        "list the table's columns a browser may see",
-                    ));
-                }
-                let mut columns = BTreeMap::new();
-                for (name, column) in &table.columns {
-                    let at = format!("{key}.columns.{name}");
-                    if !is_plain_name(name) {
+        let declared = match self {
+            RawOutput::Field(field) => {
+                return Ok(Output {
+                    label: Wording::from_raw(None, name),
+                    field: code(&field, key)?,
+                    shape: OutputShape::Text,
+                    columns: None,
+                });
+            }
+            RawOutput::Declared(declared) => declared,
+        };
+        let shape = match declared.shape {
+            None => None,
+            Some(Spelled::Known(shape)) => Some(shape),
+            Some(Spelled::Unknown { text, .. }) => {
+                return Err(key_error(
+                    format!("{key}.shape"),
+                    format!("\"{text}\" must be text, list or files (a table lists its columns)"),
+                ));
+            }
+        };
+        let columns = match declared.columns {
+            None => None,
+            Some(columns) if columns.0.is_empty() => {
+                return Err(key_error(
+                    format!("{key}.columns"),
+                    "list the table's columns a browser may see",
+                ));
+            }
+            Some(columns) => {
+                let mut checked = Vec::new();
+                for (column, field) in columns.0 {
+                    let at = format!("{key}.columns.{column}");
+                    if !is_plain_name(&column) {
                         return Err(key_error(
                             at,
                             "a column name may use only letters, digits, '_' and '-'",
                         ));
                     }
-                    columns.insert(name.clone(), code(column, &at)?);
+                    checked.push((column, code(&field, &at)?));
                 }
-                Ok(Output {
-                    field: code(&table.kintone, &format!("{key}.kintone"))?,
-                    columns: Some(columns),
-                })
+                Some(Ordered::new(checked))
             }
-        }
+        };
+        let shape = match (shape, &columns) {
+            (None | Some(OutputShape::Table), Some(_)) => OutputShape::Table,
+            (Some(OutputShape::Table), None) => {
+                return Err(key_error(
+                    format!("{key}.columns"),
+                    "a table output lists the columns a browser may see",
+                ));
+            }
+            (Some(shape), Some(_)) => {
+                return Err(key_error(
+                    format!("{key}.shape"),
+                    format!("is {shape:?}, but columns are listed (a table)"),
+                ));
+            }
+            (shape, None) => shape.unwrap_or(OutputShape::Text),
+        };
+        Ok(Output {
+            label: Wording::from_raw(declared.label, name),
+            field: code(&declared.kintone, &format!("{key}.kintone"))?,
+            shape,
+            columns,
+        })
     }
 }
 
@@ -286,14 +343,14 @@ impl RawLookup {
         if !(1..=100).contains(&max_records) {
             return Err(key_error(at("max_records"), "must be between 1 and 100"));
         }
-        if self.outputs.is_empty() {
+        if self.outputs.0.is_empty() {
             return Err(key_error(
                 at("outputs"),
                 "a lookup needs at least one output",
             ));
         }
-        let mut outputs = BTreeMap::new();
-        for (output, raw) in self.outputs {
+        let mut outputs = Vec::new();
+        for (output, raw) in self.outputs.0 {
             let key = at(&format!("outputs.{output}"));
             if !is_plain_name(&output) {
                 return Err(key_error(
@@ -301,10 +358,13 @@ impl RawLookup {
                     "an output name may use only letters, digits, '_' and '-'",
                 ));
             }
-            outputs.insert(output, raw.check(&key)?);
+            let checked = raw.check(&key, &output)?;
+            outputs.push((output, checked));
         }
+        let outputs = Ordered::new(outputs);
         Ok(Lookup {
             name: name.to_owned(),
+            title: Wording::from_raw(self.title, name),
             app: self.app,
             access,
             key,

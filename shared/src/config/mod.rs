@@ -14,8 +14,8 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use form::{Field, FieldKind, FieldType, Form};
-pub use lookup::{Expiry, ExpiryKind, Lookup, MatchField, MatchKind, Output};
-pub use values::{Access, Origin, SecretId};
+pub use lookup::{Expiry, ExpiryKind, Lookup, MatchField, MatchKind, Output, OutputShape};
+pub use values::{Access, Ordered, Origin, SecretId, Wording};
 
 use raw::{RawConfig, RawKintone};
 use values::{KeyError, check_base_url, key_error};

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, IntoDeserializer};
 
 use super::form::FieldType;
-use super::lookup::ExpiryKind;
+use super::lookup::{ExpiryKind, OutputShape};
 use crate::kintone::FieldType as KintoneFieldType;
 
 /// A name from a closed list as the operator spelled it: the parsed variant, or the text with
@@ -31,6 +31,48 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Spelled<T> {
             },
         })
     }
+}
+
+/// A table whose entries keep the order they are written in (`toml`'s `preserve_order`).
+pub struct InOrder<T>(pub Vec<(String, T)>);
+
+impl<T> Default for InOrder<T> {
+    fn default() -> Self {
+        InOrder(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for InOrder<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for EntriesVisitor<T> {
+            type Value = InOrder<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a table")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, T>()? {
+                    entries.push(entry);
+                }
+                Ok(InOrder(entries))
+            }
+        }
+        deserializer.deserialize_map(EntriesVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A text in Japanese and English, either of which may be left out.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawWording {
+    pub ja: Option<String>,
+    pub en: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +116,7 @@ pub struct RawAccess<'a> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawForm {
+    pub title: Option<RawWording>,
     pub app: u64,
     pub token_secret: String,
     #[serde(default)]
@@ -87,7 +130,7 @@ pub struct RawForm {
     pub fixed: BTreeMap<String, String>,
     pub max_body_bytes: Option<usize>,
     #[serde(default)]
-    pub fields: BTreeMap<String, RawField>,
+    pub fields: InOrder<RawField>,
 }
 
 impl RawForm {
@@ -104,6 +147,9 @@ impl RawForm {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawField {
+    pub label: Option<RawWording>,
+    /// A hint shown under the input.
+    pub help: Option<RawWording>,
     pub kintone: String,
     #[serde(rename = "type")]
     pub kind: Spelled<FieldType>,
@@ -118,6 +164,7 @@ pub struct RawField {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLookup {
+    pub title: Option<RawWording>,
     pub app: u64,
     pub token_secret: String,
     #[serde(default)]
@@ -136,23 +183,26 @@ pub struct RawLookup {
     pub max_records: Option<u32>,
     pub max_body_bytes: Option<usize>,
     #[serde(default)]
-    pub outputs: BTreeMap<String, RawOutput>,
+    pub outputs: InOrder<RawOutput>,
 }
 
-/// An output: a field code, or a table (SUBTABLE) with the columns a browser may see.
+/// An output: a field code, or the field with its label, shape, or a table's columns.
 #[derive(Deserialize)]
 #[serde(untagged)]
 pub enum RawOutput {
     Field(String),
-    Table(RawTableOutput),
+    Declared(RawDeclaredOutput),
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTableOutput {
+pub struct RawDeclaredOutput {
     pub kintone: String,
-    /// Column name -> the column's field code inside the table.
-    pub columns: BTreeMap<String, String>,
+    pub label: Option<RawWording>,
+    /// How the value is shaped for a page: `text` (the default), `list` or `files`.
+    pub shape: Option<Spelled<OutputShape>>,
+    /// For a table (SUBTABLE): column name -> the column's field code inside the table.
+    pub columns: Option<InOrder<String>>,
 }
 
 impl RawLookup {
@@ -170,6 +220,7 @@ impl RawLookup {
 #[serde(deny_unknown_fields)]
 pub struct RawMatch {
     pub input: String,
+    pub label: Option<RawWording>,
     pub kintone: String,
     /// The kintone field's type; SINGLE_LINE_TEXT when left out.
     #[serde(rename = "type")]

@@ -137,6 +137,91 @@ pub fn check_base_url(url: &str) -> Result<String, String> {
     Ok(trimmed.to_owned())
 }
 
+/// Entries in the order relay.toml declares them (the order a page shows them in), each name
+/// once; few enough that a linear search is the fastest lookup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ordered<T>(Vec<(String, T)>);
+
+impl<T> Ordered<T> {
+    pub fn new(entries: Vec<(String, T)>) -> Self {
+        Ordered(entries)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&T> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &T)> {
+        self.0.iter().map(|(key, value)| (key, value))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.0.iter().map(|(_, value)| value)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<T> std::ops::Index<&str> for Ordered<T> {
+    type Output = T;
+
+    /// Panics on an unknown name, like a map's index: for tests and checked names only.
+    fn index(&self, name: &str) -> &T {
+        match self.get(name) {
+            Some(value) => value,
+            None => panic!("no entry {name:?}"),
+        }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Ordered<T> {
+    type Item = (&'a String, &'a T);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, T)>,
+        fn(&'a (String, T)) -> (&'a String, &'a T),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(key, value)| (key, value))
+    }
+}
+
+/// A text a person reads, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Wording {
+    pub ja: String,
+    pub en: String,
+}
+
+impl Wording {
+    /// A missing language falls back to the other, and both to `fallback` (an input's name).
+    pub fn from_raw(raw: Option<super::raw::RawWording>, fallback: &str) -> Self {
+        let raw = raw.unwrap_or_default();
+        let ja = raw.ja.filter(|text| !text.trim().is_empty());
+        let en = raw.en.filter(|text| !text.trim().is_empty());
+        Wording {
+            ja: ja
+                .clone()
+                .or_else(|| en.clone())
+                .unwrap_or_else(|| fallback.to_owned()),
+            en: en.or(ja).unwrap_or_else(|| fallback.to_owned()),
+        }
+    }
+}
+
 /// Who may call a form or lookup, with which token, and how much they may send.
 #[derive(Debug, Clone)]
 pub struct Access {

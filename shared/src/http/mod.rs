@@ -3,6 +3,7 @@
 //! the result (errors localised) and writes the request's one log line. No core module imports
 //! anything from here.
 
+mod describe;
 mod error;
 mod forms;
 mod lookups;
@@ -28,6 +29,8 @@ use crate::relay::Relay;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Preflight,
+    /// A form's or lookup's public description.
+    Described,
     /// A record was added.
     Created,
     /// The Idempotency-Key was seen before: the first record stands.
@@ -41,6 +44,7 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Preflight => "preflight",
+            Outcome::Described => "described",
             Outcome::Created => "created",
             Outcome::Replayed => "replayed",
             Outcome::Honeypot => "honeypot",
@@ -81,6 +85,14 @@ async fn respond(
         Route::Preflight => Ok(Answer {
             outcome: Outcome::Preflight,
             response: context.preflight(&target.allowed_methods()),
+        }),
+        Route::DescribeForm(form) => Ok(Answer {
+            outcome: Outcome::Described,
+            response: context.description(&describe::form(form)),
+        }),
+        Route::DescribeLookup(lookup) => Ok(Answer {
+            outcome: Outcome::Described,
+            response: context.description(&describe::lookup(lookup)),
         }),
         Route::SubmitForm(form) => forms::submit(relay, form, request, context).await,
         Route::LookUp(lookup) => lookups::look_up(relay, lookup, request, context).await,

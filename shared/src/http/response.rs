@@ -43,6 +43,16 @@ impl ResponseContext {
         response
     }
 
+    /// A form's or lookup's description: the same for everyone, so caches may keep it a minute.
+    pub fn description(&self, body: &Value) -> Response<Body> {
+        let mut response = self.json(StatusCode::OK, body);
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=60"),
+        );
+        response
+    }
+
     pub fn error(&self, error: &ApiError) -> Response<Body> {
         let mut detail = Map::new();
         detail.insert("code".into(), json!(error.code()));

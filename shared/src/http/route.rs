@@ -87,6 +87,10 @@ impl<'a> Target<'a> {
 /// What a request asks of a declared form or lookup.
 #[derive(Debug, Clone, Copy)]
 pub enum Route<'a> {
+    /// `GET /forms/{form}`: the form's public description.
+    DescribeForm(&'a Form),
+    /// `GET /lookups/{lookup}`: the lookup's public description.
+    DescribeLookup(&'a Lookup),
     /// `POST /forms/{form}`: add one record.
     SubmitForm(&'a Form),
     /// `POST /lookups/{lookup}`: find the partner's records.
@@ -100,6 +104,8 @@ impl<'a> Route<'a> {
     pub fn of(method: &Method, target: Target<'a>) -> Option<Self> {
         match (method, target) {
             (&Method::OPTIONS, _) => Some(Route::Preflight),
+            (&Method::GET, Target::Form(form)) => Some(Route::DescribeForm(form)),
+            (&Method::GET, Target::Lookup(lookup)) => Some(Route::DescribeLookup(lookup)),
             (&Method::POST, Target::Form(form)) => Some(Route::SubmitForm(form)),
             (&Method::POST, Target::Lookup(lookup)) => Some(Route::LookUp(lookup)),
             _ => None,
@@ -140,13 +146,17 @@ mod tests {
         let config = crate::fixtures::config();
         let form = Resource::Form("seminar").target(&config).unwrap();
         let lookup = Resource::Lookup("deals").target(&config).unwrap();
-        assert_eq!(form.allowed_methods(), "POST, OPTIONS");
-        assert_eq!(lookup.allowed_methods(), "POST, OPTIONS");
+        assert_eq!(form.allowed_methods(), "GET, POST, OPTIONS");
+        assert_eq!(lookup.allowed_methods(), "GET, POST, OPTIONS");
         assert!(matches!(
             Route::of(&Method::POST, form),
             Some(Route::SubmitForm(_))
         ));
-        assert!(Route::of(&Method::GET, lookup).is_none());
+        assert!(matches!(
+            Route::of(&Method::GET, lookup),
+            Some(Route::DescribeLookup(_))
+        ));
+        assert!(Route::of(&Method::DELETE, lookup).is_none());
         assert!(Resource::Form("nope").target(&config).is_none());
     }
 }

@@ -1,12 +1,10 @@
 //! What a browser sees of a matching record: only the declared outputs, flattened from
 //! kintone's `{type, value}` shape, never a fileKey.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value, json};
 
 use super::Outputs;
-use crate::config::{Lookup, Output};
+use crate::config::{Lookup, Ordered, Output};
 use crate::kintone::{FieldType, ReadRecord};
 use crate::query::FieldCode;
 
@@ -77,7 +75,7 @@ fn shown(name: &str, output: &Output, field: &Value) -> Result<Value, Misdeclare
 }
 
 /// The rows of a table, each with only the declared columns, by column name.
-fn table_rows(columns: &BTreeMap<String, FieldCode>, field: &Value) -> Value {
+fn table_rows(columns: &Ordered<FieldCode>, field: &Value) -> Value {
     let rows = field.get("value").and_then(Value::as_array);
     Value::Array(rows.map_or_else(Vec::new, |rows| {
         rows.iter()
@@ -135,6 +133,7 @@ fn flatten(field: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::OutputShape;
     use serde_json::json;
 
     #[test]
@@ -144,16 +143,22 @@ mod tests {
             {"id": "1", "value": {"品名": {"type": "SINGLE_LINE_TEXT", "value": "机"},
                                   "原価": {"type": "NUMBER", "value": "9000"}}}]});
         let declared = Output {
+            label: crate::config::Wording {
+                ja: "明細".into(),
+                en: "Lines".into(),
+            },
             field: code("明細"),
-            columns: Some(BTreeMap::from([("item".to_owned(), code("品名"))])),
+            shape: OutputShape::Table,
+            columns: Some(Ordered::new(vec![("item".to_owned(), code("品名"))])),
         };
         assert_eq!(
             shown("lines", &declared, &table),
             Ok(json!([{"item": "机"}]))
         );
         let undeclared = Output {
-            field: code("明細"),
             columns: None,
+            shape: OutputShape::Text,
+            ..declared.clone()
         };
         assert_eq!(
             shown("lines", &undeclared, &table),

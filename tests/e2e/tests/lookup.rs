@@ -492,8 +492,12 @@ async fn cors_and_methods() {
         &format!("{PATH}?partner_id=P-001"),
         &[("origin", PARTNER_ORIGIN)],
     );
+    // A GET is the lookup's description: inputs in a URL never run a lookup.
     let response = lookup::handle(&h.relay, get).await.unwrap();
-    assert_eq!(response.status(), 405);
+    assert_eq!(response.status(), 200);
+    let body = body_json(&response);
+    assert_eq!(body["lookup"], "deals");
+    assert!(body.get("records").is_none(), "{body}");
     assert!(h.emulator.requests().is_empty());
 }
 

@@ -759,7 +759,14 @@ fn bad_cases() -> Vec<Bad> {
         });
     }
     for (name, method, path, status, code, message) in [
-        ("GET", "GET", PATH, 405, "method_not_allowed", "メソッド"),
+        (
+            "PATCH",
+            "PATCH",
+            PATH,
+            405,
+            "method_not_allowed",
+            "メソッド",
+        ),
         ("PUT", "PUT", PATH, 405, "method_not_allowed", "メソッド"),
         (
             "DELETE",
@@ -921,4 +928,36 @@ async fn a_redirect_is_not_followed_so_the_token_goes_nowhere_else() {
         h.emulator.requests().is_empty(),
         "the token followed the redirect"
     );
+}
+
+#[tokio::test]
+async fn get_describes_the_form_for_pages_without_calling_kintone() {
+    let h = seminar().await;
+    let response = submit::handle(&h.relay, request("GET", PATH, &[("origin", ORIGIN)]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        header(&response, "cache-control"),
+        Some("public, max-age=60")
+    );
+    assert_eq!(
+        header(&response, "access-control-allow-origin"),
+        Some(ORIGIN)
+    );
+    let body = body_json(&response);
+    assert_eq!(body["form"], "seminar");
+    assert_eq!(body["fields"][0]["name"], "name");
+    assert_eq!(body["fields"][0]["required"], true);
+    assert!(!body.to_string().contains("氏名"), "no field code: {body}");
+    let foreign = request("GET", PATH, &[("origin", "https://evil.example")]);
+    assert_eq!(
+        submit::handle(&h.relay, foreign).await.unwrap().status(),
+        403
+    );
+    let put = request("PUT", PATH, &[("origin", ORIGIN)]);
+    let response = submit::handle(&h.relay, put).await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(header(&response, "allow"), Some("GET, POST, OPTIONS"));
+    assert_eq!(kintone_calls(&h), 0);
 }
