@@ -1,4 +1,5 @@
-"""template.yaml against relay.toml: each function may read exactly the secrets it uses.
+"""template.yaml against relay.toml: each function may read exactly the secrets it uses, and
+each has the metric filters and alarms that docs/deploy.md ("Alarms") describes.
 
     .venv/bin/python -m unittest discover -s tests/deploy     (scripts/check-deploy runs it)
 
@@ -14,7 +15,13 @@ The rules, for every AWS::Serverless::Function in template.yaml:
     `logs:CreateLogStream`/`logs:PutLogEvents` on its own log group; nothing else;
   - no environment variable carries a token; reserved concurrency is set from a parameter and
     the defaults keep the relay well under kintone's 100 concurrent requests per domain;
-  - it serves POST and OPTIONS on its route, and the API leaves CORS to the functions.
+  - it serves POST and OPTIONS on its route, and the API leaves CORS to the functions;
+  - it logs JSON (`LoggingConfig.LogFormat: JSON`), and its log group has a metric filter that
+    counts its 5xx answers other than 503 and one that counts its 503 `unavailable` answers, each
+    with an alarm on its metric; it has alarms on its Lambda `Errors` and `Throttles`; every alarm
+    notifies the AlarmEmail topic and AlarmTopicArn. The filter patterns are run against sample
+    request lines of the shape the functions write (REQUEST_LINE_FIELDS below, which the Rust
+    source is checked to still write), so a pattern on a wrong path or value fails here.
 The negative tests below seed each kind of drift into a copy and expect the check to catch it.
 """
 
@@ -47,6 +54,107 @@ KINTONE_TOKEN_VALUE = re.compile(r"^[A-Za-z0-9]{40}$")
 # kintone allows 100 concurrent requests per domain, shared with every other integration.
 MAX_DEFAULT_RELAY_CONCURRENCY = 50
 IAM_ATTACHMENTS = {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy"}
+SHARED_SRC = ROOT / "shared" / "src"
+
+
+def request_line(status: int, outcome: str) -> dict:
+    """One request's log line as the functions write it under LogFormat JSON: shared/src/http's
+    `tracing::info!(endpoint, name, status, outcome, ?fields, elapsed_ms, "request")` through
+    lambda_runtime's default subscriber (tracing-subscriber's JSON format without time or
+    target: the event's fields under "fields", the invoke span beside them)."""
+    span = {"requestId": "8f5c2d7e-0000-4000-8000-000000000000", "name": "Lambda runtime invoke"}
+    return {
+        "level": "INFO",
+        "fields": {"message": "request", "endpoint": "form", "name": "seminar", "status": status,
+                   "outcome": outcome, "fields": "[]", "elapsed_ms": 12},
+        "span": span,
+        "spans": [span],
+    }
+
+
+# The fields of the request line that the metric filters read, checked against the Rust source.
+REQUEST_LINE_FIELDS = ("status", "outcome")
+SAMPLE_LINES = {
+    "204 preflight": request_line(204, "preflight"),
+    "201 created": request_line(201, "created"),
+    "200 found": request_line(200, "found"),
+    "400 invalid_input": request_line(400, "invalid_input"),
+    "403 origin_not_allowed": request_line(403, "origin_not_allowed"),
+    "404 not_found": request_line(404, "not_found"),
+    "500 misconfigured": request_line(500, "misconfigured"),
+    "500 internal": request_line(500, "internal"),
+    "503 unavailable": request_line(503, "unavailable"),
+    "an error line": {
+        "level": "ERROR",
+        "fields": {"message": "secret fetch failed", "secret_id": "kintone-relay/seminar-add",
+                   "elapsed_ms": 40, "error": "AccessDeniedException"},
+    },
+}
+# Each function's log group needs a filter that matches exactly these lines (and an alarm on it).
+WANTED_FILTERS = {
+    "5xx answers other than 503": {"500 misconfigured", "500 internal"},
+    "503 unavailable answers": {"503 unavailable"},
+}
+LAMBDA_ALARMS = ("Errors", "Throttles")
+# Every alarm notifies these (each an !If that is AWS::NoValue when its parameter is empty).
+ALARM_TARGETS = {"AlarmTopic", "AlarmTopicArn"}
+FILTER_TERM = re.compile(
+    r'^\$\.(?P<path>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*'
+    r'(?P<op>!=|>=|<=|=|>|<)\s*(?P<value>"[^"*]*"|-?[0-9]+(?:\.[0-9]+)?)$'
+)
+
+
+def filter_matches(pattern: str, line: dict) -> bool:
+    """Whether a CloudWatch JSON filter pattern matches `line`, for the subset the template uses:
+    `{ $.a.b OP VALUE && ... }` with OP one of = != >= <= > <, VALUE a number or a quoted string
+    without wildcards. Anything else raises ValueError, so a new construct gets a look here. A
+    missing field or a string compared with a number does not match."""
+    text = pattern.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        raise ValueError(f"not a JSON filter pattern: {pattern!r}")
+    for term in text[1:-1].split("&&"):
+        match = FILTER_TERM.match(term.strip())
+        if not match:
+            raise ValueError(f"filter term {term.strip()!r} is outside what this check understands")
+        value = line
+        for key in match["path"].split("."):
+            if not isinstance(value, dict) or key not in value:
+                return False
+            value = value[key]
+        raw, op = match["value"], match["op"]
+        if raw.startswith('"'):
+            if not isinstance(value, str) or op not in ("=", "!="):
+                return False
+            if (value == raw[1:-1]) != (op == "="):
+                return False
+        else:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return False
+            number = float(raw)
+            holds = {"=": value == number, "!=": value != number, ">=": value >= number,
+                     "<=": value <= number, ">": value > number, "<": value < number}[op]
+            if not holds:
+                return False
+    return True
+
+
+def request_log_call_problems(src: Path) -> list[str]:
+    """The filters read the request line's `status` and `outcome`, and match outcome
+    "unavailable": complain if the Rust source no longer writes them."""
+    text = "\n".join(path.read_text(encoding="utf-8") for path in sorted(src.rglob("*.rs")))
+    # The macro's arguments up to the message literal; no `;` inside one call.
+    calls = re.findall(r'tracing::info!\(([^;]*?)"request"\s*,?\s*\)', text)
+    if len(calls) != 1:
+        return [f"shared/src: found {len(calls)} tracing::info!(..., \"request\") calls, expected the one "
+                "request line the metric filters count"]
+    problems = []
+    for field in REQUEST_LINE_FIELDS:
+        # A field is an argument of its own: `status = ...`, `outcome,`, `?outcome`.
+        if not re.search(rf"(?:^|,)\s*[?%]?{field}\s*[=,]", calls[0]):
+            problems.append(f"shared/src: the request log line no longer has `{field}`, which the metric filters read")
+    if '=> "unavailable"' not in text:
+        problems.append('shared/src: no error code "unavailable" any more, which the 503 metric filter matches')
+    return problems
 
 
 def as_list(value):
@@ -145,6 +253,7 @@ class TemplateCheck:
             self.check_environment(logical_id, properties.get("Environment"))
             self.check_concurrency(logical_id, properties.get("ReservedConcurrentExecutions"))
             self.check_routes(logical_id, binary, properties.get("Events", {}))
+            self.check_monitoring(logical_id, properties)
         for binary in SERVES:
             if binary not in granted:
                 self.fail(f"template.yaml deploys no function for the {binary} binary")
@@ -263,6 +372,58 @@ class TemplateCheck:
         if served != wanted:
             self.fail(f"{logical_id}: HttpApi routes {sorted(served)}, expected {sorted(wanted)}")
 
+    def resources_of(self, kind: str) -> dict:
+        return {i: r for i, r in self.resources.items() if r.get("Type") == kind}
+
+    def check_monitoring(self, logical_id, properties):
+        logging = properties.get("LoggingConfig", {})
+        if logging.get("LogFormat") != "JSON":
+            self.fail(f"{logical_id}: LoggingConfig.LogFormat must be JSON; the metric filters read JSON fields")
+        log_group = ref_target(logging.get("LogGroup"))
+        filters = [
+            f.get("Properties", {}) for f in self.resources_of("AWS::Logs::MetricFilter").values()
+            if ref_target(f.get("Properties", {}).get("LogGroupName")) == log_group
+        ]
+        for wanted, lines in WANTED_FILTERS.items():
+            found = None
+            for f in filters:
+                try:
+                    matched = {n for n, line in SAMPLE_LINES.items() if filter_matches(f.get("FilterPattern", ""), line)}
+                except ValueError as error:
+                    self.fail(f"{logical_id}: metric filter on {log_group}: {error}")
+                    continue
+                if matched == lines:
+                    found = f
+            if found is None:
+                self.fail(
+                    f"{logical_id}: no metric filter on {log_group} counts its {wanted} "
+                    f"(it must match exactly the sample lines {sorted(lines)})"
+                )
+                continue
+            for transformation in as_list(found.get("MetricTransformations")):
+                metric = (transformation.get("MetricNamespace"), transformation.get("MetricName"))
+                if not self.alarms_on(metric):
+                    self.fail(f"{logical_id}: no alarm on the metric of its {wanted} filter {metric[1]!r}")
+        for name in LAMBDA_ALARMS:
+            dimension = {"Name": "FunctionName", "Value": {"Ref": logical_id}}
+            if not self.alarms_on(("AWS/Lambda", name), dimension):
+                self.fail(f"{logical_id}: no alarm on its Lambda {name} (AWS/Lambda {name}, FunctionName !Ref {logical_id})")
+
+    def alarms_on(self, metric, dimension=None) -> list[str]:
+        found = []
+        for alarm_id, alarm in self.resources_of("AWS::CloudWatch::Alarm").items():
+            p = alarm.get("Properties", {})
+            if (p.get("Namespace"), p.get("MetricName")) != metric:
+                continue
+            if dimension is not None and dimension not in as_list(p.get("Dimensions")):
+                continue
+            for key in ("AlarmActions", "OKActions"):
+                targets = set(re.findall(r'"Ref": "([^"]+)"', json.dumps(p.get(key))))
+                if not ALARM_TARGETS <= targets:
+                    self.fail(f"{alarm_id}: {key} must notify {sorted(ALARM_TARGETS)}, has {sorted(targets)}")
+            found.append(alarm_id)
+        return found
+
     def check_api(self):
         for logical_id, resource in self.resources.items():
             if resource.get("Type") == "AWS::Serverless::HttpApi":
@@ -271,9 +432,11 @@ class TemplateCheck:
 
 
 def check(template_path: Path, relay_path: Path) -> list[str]:
-    """Every disagreement between the template's grants and relay.toml, as messages."""
+    """Every disagreement between the template's grants and relay.toml, and every missing or
+    bent metric filter or alarm, as messages."""
     template = cfn_yaml.load(str(template_path))
     needed, problems = needed_secrets(relay_path)
+    problems += request_log_call_problems(SHARED_SRC)
     checker = TemplateCheck(template)
     granted = checker.granted_secrets()
     problems += checker.problems
@@ -290,7 +453,7 @@ def check(template_path: Path, relay_path: Path) -> list[str]:
                 "!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
                 f"{name_in_template(name, checker.default('SecretNamePrefix'))}-?????? to template.yaml"
             )
-    return problems
+    return list(dict.fromkeys(problems))  # a problem seen from two sides is told once
 
 
 def name_in_template(name: str, prefix: str | None) -> str:
@@ -305,7 +468,7 @@ class ShippedFiles(unittest.TestCase):
         self.assertEqual(problems, [], "\n" + "\n".join(problems))
 
 
-class SeededDrift(unittest.TestCase):
+class Drift(unittest.TestCase):
     """Each test edits a copy of the shipped files and expects the check to object."""
 
     def problems_with(self, template_edits=(), relay_edits=(), relay_appended=""):
@@ -324,11 +487,25 @@ class SeededDrift(unittest.TestCase):
             r.write_text(relay, encoding="utf-8")
             return check(t, r)
 
+    def problems_with_resources(self, edit):
+        """Runs the check on the shipped template after `edit(resources)`, written back as JSON
+        (a template CloudFormation and cfn-lint read as well as YAML)."""
+        template = cfn_yaml.load(str(TEMPLATE))
+        edit(template["Resources"])
+        with tempfile.TemporaryDirectory() as tmp:
+            t = Path(tmp, "template.yaml")
+            t.write_text(json.dumps(template), encoding="utf-8")
+            return check(t, RELAY_TOML)
+
     def assertProblem(self, problems, *fragments):
         self.assertTrue(
             any(all(f in p for f in fragments) for p in problems),
             f"no problem mentions {fragments}; got:\n" + "\n".join(problems),
         )
+
+
+class SeededDrift(Drift):
+    """Secret grants, environment, concurrency, routes and CORS."""
 
     SEMINAR_ARN = ":secret:${SecretNamePrefix}seminar-add-??????\n"
     DEALS_ARN = ":secret:${SecretNamePrefix}deals-view-??????\n"
@@ -434,6 +611,83 @@ class SeededDrift(unittest.TestCase):
             template_edits=[("      DefaultRouteSettings:\n", "      CorsConfiguration: true\n      DefaultRouteSettings:\n")]
         )
         self.assertProblem(problems, "RelayApi", "CorsConfiguration")
+
+
+class Monitoring(Drift):
+    """Drops or bends one metric filter or alarm and expects the check to object."""
+
+    def test_the_json_round_trip_keeps_the_shipped_template_clean(self):
+        self.assertEqual(self.problems_with_resources(lambda resources: None), [])
+
+    def test_alarm_dropped(self):
+        for alarm, fragments in [
+            ("LookupThrottlesAlarm", ("LookupFunction", "Throttles")),
+            ("SubmitErrorsAlarm", ("SubmitFunction", "Errors")),
+            ("Submit5xxAlarm", ("SubmitFunction", "no alarm", "5xx")),
+            ("LookupUnavailableAlarm", ("LookupFunction", "no alarm", "unavailable")),
+        ]:
+            with self.subTest(alarm=alarm):
+                problems = self.problems_with_resources(lambda resources: resources.pop(alarm))
+                self.assertProblem(problems, *fragments)
+
+    def test_metric_filter_dropped(self):
+        problems = self.problems_with_resources(lambda resources: resources.pop("LookupUnavailableMetricFilter"))
+        self.assertProblem(problems, "LookupFunction", "no metric filter", "503 unavailable")
+
+    def test_filter_pattern_on_a_path_the_line_does_not_have(self):
+        problems = self.problems_with(template_edits=[(
+            "FilterPattern: '{ $.fields.message = \"request\" && $.fields.outcome = \"unavailable\" }'\n"
+            "      MetricTransformations:\n        - MetricNamespace: !Ref AWS::StackName\n          MetricName: SubmitUnavailable",
+            "FilterPattern: '{ $.outcome = \"unavailable\" }'\n"
+            "      MetricTransformations:\n        - MetricNamespace: !Ref AWS::StackName\n          MetricName: SubmitUnavailable",
+        )])
+        self.assertProblem(problems, "SubmitFunction", "no metric filter", "503 unavailable")
+
+    def test_5xx_filter_that_counts_503s_too(self):
+        def edit(resources):
+            resources["Lookup5xxMetricFilter"]["Properties"]["FilterPattern"] = (
+                '{ $.fields.message = "request" && $.fields.status >= 500 }'
+            )
+        self.assertProblem(self.problems_with_resources(edit), "LookupFunction", "5xx answers other than 503")
+
+    def test_status_compared_as_a_string(self):
+        def edit(resources):
+            resources["SubmitUnavailableMetricFilter"]["Properties"]["FilterPattern"] = '{ $.fields.status = "503" }'
+        self.assertProblem(self.problems_with_resources(edit), "SubmitFunction", "503 unavailable")
+
+    def test_filter_syntax_this_check_does_not_read(self):
+        def edit(resources):
+            resources["Submit5xxMetricFilter"]["Properties"]["FilterPattern"] = (
+                '{ ($.fields.status = 500) || ($.fields.status = 502) }'
+            )
+        self.assertProblem(self.problems_with_resources(edit), "SubmitFunction", "outside what this check understands")
+
+    def test_alarm_on_another_function(self):
+        def edit(resources):
+            resources["LookupErrorsAlarm"]["Properties"]["Dimensions"][0]["Value"] = {"Ref": "SubmitFunction"}
+        self.assertProblem(self.problems_with_resources(edit), "LookupFunction", "Errors")
+
+    def test_alarm_without_notifications(self):
+        def edit(resources):
+            resources["SubmitThrottlesAlarm"]["Properties"].pop("AlarmActions")
+        self.assertProblem(self.problems_with_resources(edit), "SubmitThrottlesAlarm", "AlarmActions")
+
+    def test_text_logs(self):
+        problems = self.problems_with(template_edits=[(
+            "        LogFormat: JSON\n        ApplicationLogLevel: INFO\n        SystemLogLevel: WARN\n        LogGroup: !Ref LookupLogGroup",
+            "        LogFormat: Text\n        LogGroup: !Ref LookupLogGroup",
+        )])
+        self.assertProblem(problems, "LookupFunction", "LogFormat must be JSON")
+
+    def test_request_line_fields_in_the_rust_source(self):
+        self.assertEqual(request_log_call_problems(SHARED_SRC), [])
+        with tempfile.TemporaryDirectory() as tmp:
+            src = Path(tmp)
+            original = (SHARED_SRC / "http" / "mod.rs").read_text(encoding="utf-8")
+            renamed = original.replace("        outcome,\n", "        result = outcome,\n")
+            self.assertNotEqual(renamed, original, "shared/src/http/mod.rs no longer logs `outcome,` on a line")
+            (src / "mod.rs").write_text(renamed, encoding="utf-8")
+            self.assertIn("no longer has `outcome`", "\n".join(request_log_call_problems(src)))
 
 
 if __name__ == "__main__":
