@@ -5,7 +5,8 @@ free_port() {
   .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# Starts moto's Secrets Manager on loopback and points the AWS SDK at it, the standard way.
+# Starts moto (Secrets Manager, SQS and DynamoDB in one server) on loopback and points the AWS
+# SDK at it, the standard way.
 # Sets MOTO_PID; the caller stops it.
 start_moto() {
   local port
@@ -13,6 +14,8 @@ start_moto() {
   .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"${MOTO_LOG:-/dev/null}" 2>&1 &
   MOTO_PID=$!
   export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$port"
+  export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$port"
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
   export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=ap-northeast-1 AWS_DEFAULT_REGION=ap-northeast-1
   unset AWS_PROFILE AWS_SESSION_TOKEN
   for _ in $(seq 1 100); do

@@ -8,6 +8,7 @@ pub mod kintone;
 pub mod logging;
 pub mod lookup;
 pub mod query;
+pub mod queue;
 pub mod relay;
 pub mod secrets;
 pub mod submit;

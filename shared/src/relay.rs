@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, ConfigError, Function, SecretId};
 use crate::kintone::{Credentials, KintoneClient, KintoneError};
+use crate::queue::SubmissionQueue;
 use crate::secrets::{SecretError, SecretStore};
 
 /// Why a function could not start; the message names what to fix.
@@ -13,6 +14,11 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("cannot build the kintone HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
+    #[error("{variable} is not set, but {what}")]
+    MissingEnvironment {
+        variable: &'static str,
+        what: &'static str,
+    },
 }
 
 /// A failed kintone call, including the token lookup before it.
@@ -90,6 +96,28 @@ pub struct Relay {
     pub config: Config,
     pub secrets: SecretStore,
     pub kintone: KintoneClient,
+    /// Where the submissions of forms with `queue = true` wait while kintone cannot take them.
+    pub queue: Option<SubmissionQueue>,
+}
+
+/// The queue of waiting submissions, for `submit` (`RELAY_QUEUE_URL`).
+pub const QUEUE_URL_VARIABLE: &str = "RELAY_QUEUE_URL";
+/// The dead-letter queue, for `deliver` (`RELAY_DEAD_LETTER_QUEUE_URL`).
+pub const DEAD_LETTER_QUEUE_URL_VARIABLE: &str = "RELAY_DEAD_LETTER_QUEUE_URL";
+
+/// The AWS settings of the environment (region, credentials, `AWS_ENDPOINT_URL_<SERVICE>`),
+/// with every call bounded, so a hanging AWS service ends as a 503 (or a redelivery) well
+/// within the Lambda timeout.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(3))
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await
 }
 
 impl Relay {
@@ -98,7 +126,14 @@ impl Relay {
             config,
             secrets,
             kintone,
+            queue: None,
         }
+    }
+
+    /// The same relay, queueing the submissions of forms with `queue = true` on `queue`.
+    pub fn with_queue(mut self, queue: SubmissionQueue) -> Self {
+        self.queue = Some(queue);
+        self
     }
 
     /// Reads the configuration (see [`Config::from_env`]) and the AWS settings of the
@@ -109,22 +144,23 @@ impl Relay {
     pub async fn from_env(function: Function) -> Result<Self, StartupError> {
         prefer_ca_bundle();
         let config = Config::from_env()?;
-        // Bounded, so a hanging Secrets Manager ends as a 503 well within the Lambda timeout.
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .operation_attempt_timeout(Duration::from_secs(2))
-            .operation_timeout(Duration::from_secs(3))
-            .build();
-        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(timeouts)
-            .load()
-            .await;
+        let aws = aws_config().await;
         let secrets = SecretStore::new(
             aws_sdk_secretsmanager::Client::new(&aws),
             config.secrets.cache_ttl,
         );
         let kintone = KintoneClient::new(&config.kintone)?;
-        let relay = Relay::new(config, secrets, kintone);
+        let queues = function == Function::Submit && config.queued_forms().next().is_some();
+        let mut relay = Relay::new(config, secrets, kintone);
+        if queues {
+            let url = std::env::var(QUEUE_URL_VARIABLE).map_err(|_| {
+                StartupError::MissingEnvironment {
+                    variable: QUEUE_URL_VARIABLE,
+                    what: "relay.toml has forms with queue = true",
+                }
+            })?;
+            relay = relay.with_queue(SubmissionQueue::new(aws_sdk_sqs::Client::new(&aws), url));
+        }
         if warm_at_init() {
             relay.warm(function).await;
         }

@@ -22,6 +22,7 @@ pub struct Form {
     pub receipt_field: Option<FieldCode>,
     /// A field with "prohibit duplicate values" that holds the client's Idempotency-Key.
     pub idempotency_field: Option<FieldCode>,
+    pub delivery: Delivery,
     /// An input no person fills in: a filled one is answered as stored, and nothing is stored.
     pub honeypot: Option<String>,
     pub fixed: BTreeMap<FieldCode, String>,
@@ -37,6 +38,16 @@ impl Form {
             .find(|(_, field)| field.kintone.as_str() == code)
             .map(|(input, _)| input.as_str())
     }
+}
+
+/// What happens to a valid submission when kintone cannot take it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The page is told to retry (503 with `Retry-After`).
+    Direct,
+    /// It is queued on SQS and delivered later (202); the receipt field, which prohibits
+    /// duplicate values, makes a redelivery land once.
+    Queued,
 }
 
 #[derive(Debug, Clone)]
@@ -178,6 +189,16 @@ impl RawForm {
             .idempotency_field
             .map(|code| claim(&code, at("idempotency_field")))
             .transpose()?;
+        let delivery = match (self.queue, &receipt_field) {
+            (false, _) => Delivery::Direct,
+            (true, Some(_)) => Delivery::Queued,
+            (true, None) => {
+                return Err(key_error(
+                    at("queue"),
+                    "needs receipt_field: a text field with \"prohibit duplicate values\", so that kintone refuses a second delivery of the same submission",
+                ));
+            }
+        };
         if let Some(honeypot) = &self.honeypot
             && (!is_plain_name(honeypot) || fields.contains_key(honeypot))
         {
@@ -193,6 +214,7 @@ impl RawForm {
             access,
             receipt_field,
             idempotency_field,
+            delivery,
             honeypot: self.honeypot,
             fixed,
             fields,

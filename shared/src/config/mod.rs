@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-pub use form::{Field, FieldKind, FieldType, Form};
+pub use form::{Delivery, Field, FieldKind, FieldType, Form};
 pub use lookup::{Expiry, ExpiryKind, Lookup, MatchField, MatchKind, Output, OutputShape};
 pub use values::{Access, Ordered, Origin, SecretId, Wording};
 
@@ -70,16 +70,19 @@ pub enum Function {
     Submit,
     /// `lookup`: the lookups (`/lookups/{lookup}`).
     Lookup,
+    /// `deliver`: adds the queued submissions of the forms with `queue = true`.
+    Deliver,
 }
 
 impl Function {
-    pub const ALL: [Function; 2] = [Function::Submit, Function::Lookup];
+    pub const ALL: [Function; 3] = [Function::Submit, Function::Lookup, Function::Deliver];
 
     /// The binary's name, as in template.yaml.
     pub fn binary(self) -> &'static str {
         match self {
             Function::Submit => "submit",
             Function::Lookup => "lookup",
+            Function::Deliver => "deliver",
         }
     }
 }
@@ -133,7 +136,14 @@ impl Config {
                 .values()
                 .map(|lookup| &lookup.access.token_secret)
                 .collect(),
+            Function::Deliver => self
+                .queued_forms()
+                .map(|form| &form.access.token_secret)
+                .collect(),
         };
+        if tokens.is_empty() {
+            return BTreeSet::new();
+        }
         tokens
             .into_iter()
             .chain(self.kintone.basic_auth_secret.as_ref())
@@ -145,7 +155,15 @@ impl Config {
         match function {
             Function::Submit => self.forms.keys().map(String::as_str).collect(),
             Function::Lookup => self.lookups.keys().map(String::as_str).collect(),
+            Function::Deliver => self.queued_forms().map(|form| form.name.as_str()).collect(),
         }
+    }
+
+    /// The forms whose submissions may be queued.
+    pub fn queued_forms(&self) -> impl Iterator<Item = &Form> {
+        self.forms
+            .values()
+            .filter(|form| form.delivery == Delivery::Queued)
     }
 }
 

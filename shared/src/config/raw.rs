@@ -125,6 +125,9 @@ pub struct RawForm {
     pub allow_no_origin: bool,
     pub receipt_field: Option<String>,
     pub idempotency_field: Option<String>,
+    /// Queue submissions on SQS when kintone cannot take them now.
+    #[serde(default)]
+    pub queue: bool,
     pub honeypot: Option<String>,
     #[serde(default)]
     pub fixed: BTreeMap<String, String>,

@@ -8,7 +8,9 @@ use super::{Answer, ApiError, Outcome, ResponseContext, answer, header_str, json
 use crate::config::Form;
 use crate::input::Inputs;
 use crate::relay::Relay;
-use crate::submit::{Delivered, IdempotencyKey, Receipt, Submission, Validated, deliver, validate};
+use crate::submit::{
+    Accepted, Delivered, IdempotencyKey, Receipt, Submission, Validated, accept, validate,
+};
 
 pub async fn submit(
     relay: &Relay,
@@ -33,9 +35,13 @@ pub async fn submit(
         Validated::Person(answers) => answers,
     };
     let submission = Submission::new(form, answers, receipt.clone(), idempotency_key);
-    Ok(match deliver(relay, form, &submission).await? {
-        Delivered::Added(_) => created(Outcome::Created),
-        Delivered::AlreadyThere => created(Outcome::Replayed),
+    Ok(match accept(relay, form, &submission).await? {
+        Accepted::Delivered(Delivered::Added(_)) => created(Outcome::Created),
+        Accepted::Delivered(Delivered::AlreadyThere) => created(Outcome::Replayed),
+        Accepted::Queued => {
+            let body = json!({ "status": "queued", "receipt": receipt.as_str() });
+            answer(context, Outcome::Queued, StatusCode::ACCEPTED, &body)
+        }
     })
 }
 

@@ -35,6 +35,8 @@ pub enum Outcome {
     Created,
     /// The Idempotency-Key was seen before: the first record stands.
     Replayed,
+    /// kintone could not take it now; it waits in the queue.
+    Queued,
     /// The honeypot was filled in: answered as created, nothing stored.
     Honeypot,
     Found,
@@ -47,6 +49,7 @@ impl Outcome {
             Outcome::Described => "described",
             Outcome::Created => "created",
             Outcome::Replayed => "replayed",
+            Outcome::Queued => "queued",
             Outcome::Honeypot => "honeypot",
             Outcome::Found => "found",
         }
@@ -111,6 +114,7 @@ fn finish(
     let endpoint = match function {
         Function::Submit => "form",
         Function::Lookup => "lookup",
+        Function::Deliver => "deliver",
     };
     let name = resource.map_or("", Resource::name);
     let elapsed_ms = started.elapsed().as_millis() as u64;

@@ -112,8 +112,10 @@ pub enum ValueRefusal {
 /// One entry of a `CB_VA01` refusal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefusedValue {
-    /// kintone's error key, such as `record.氏名.value`.
+    /// kintone's error key, such as `record.氏名.value` or `records[3].氏名.value`.
     pub error_key: String,
+    /// In a batch add, the index of the refused record (`records[3]...`).
+    pub record: Option<usize>,
     /// The field code in the key, when the key names a field of the record.
     pub field: Option<String>,
     pub reason: ValueRefusal,
@@ -249,6 +251,7 @@ pub(super) fn classify(
                     id: body.id,
                     values: vec![RefusedValue {
                         error_key: format!("record.{field}.value"),
+                        record: None,
                         field: Some(field.to_owned()),
                         reason: ValueRefusal::Invalid,
                     }],
@@ -267,6 +270,7 @@ pub(super) fn classify(
                 .errors
                 .into_iter()
                 .map(|(key, value)| RefusedValue {
+                    record: record_index_of_error_key(&key),
                     field: field_code_of_error_key(&key).map(str::to_owned),
                     reason: if is_duplicate(&value.messages) {
                         ValueRefusal::Duplicate
@@ -316,13 +320,25 @@ fn lookup_field_of_message(message: &str) -> Option<&str> {
     (!field.is_empty() && !field.contains(char::is_whitespace)).then_some(field)
 }
 
+/// The record index in a batch add's error key, `records[<i>]....`.
+fn record_index_of_error_key(key: &str) -> Option<usize> {
+    let rest = key.strip_prefix("records[")?;
+    rest.split_once(']')?.0.parse().ok()
+}
+
 /// The kintone field code in a `CB_VA01` error key: `record.<code>.value`,
-/// `record.<code>.values[0].value`, `record[<code>].value` ...
+/// `record.<code>.values[0].value`, `record[<code>].value`, `records[<i>].<code>.value` ...
 fn field_code_of_error_key(key: &str) -> Option<&str> {
-    if let Some(rest) = key.strip_prefix("record[") {
-        return rest.split_once(']').map(|(code, _)| code);
-    }
-    let rest = key.strip_prefix("record.")?;
+    let rest = match key.strip_prefix("records[") {
+        // A batch add names the record first.
+        Some(rest) => rest.split_once("].")?.1,
+        None => {
+            if let Some(rest) = key.strip_prefix("record[") {
+                return rest.split_once(']').map(|(code, _)| code);
+            }
+            key.strip_prefix("record.")?
+        }
+    };
     let end = [".value", ".values"]
         .iter()
         .filter_map(|suffix| rest.find(suffix))
@@ -446,5 +462,15 @@ mod tests {
             Some("担当")
         );
         assert_eq!(field_code_of_error_key("app"), None);
+        assert_eq!(
+            field_code_of_error_key("records[12].受付番号.value"),
+            Some("受付番号")
+        );
+        assert_eq!(
+            record_index_of_error_key("records[12].受付番号.value"),
+            Some(12)
+        );
+        assert_eq!(record_index_of_error_key("record.受付番号.value"), None);
+        assert_eq!(field_code_of_error_key("records"), None);
     }
 }

@@ -2,13 +2,18 @@
 //! a bot), assembled into a [`Submission`] with its receipt, and delivered to kintone once.
 //!
 //! ```text
-//! Inputs --validate--> Validated::Person(Answers) --Submission::new--> Submission --deliver--> Delivered
+//! Inputs --validate--> Validated::Person(Answers) --Submission::new--> Submission
+//!   --accept--> Delivered (now) | Queued (SQS, for `deliver_batch` later)
 //! ```
 
+mod accept;
+mod batch;
 mod deliver;
 mod submission;
 mod validate;
 
+pub use accept::{Accepted, accept};
+pub use batch::{BatchOutcome, deliver_batch};
 pub use deliver::{Delivered, DeliveryError, Refusal, deliver};
 pub use submission::{
     Answers, FieldValue, IdempotencyKey, Receipt, Record, Submission, WriteValue,

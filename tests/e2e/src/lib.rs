@@ -60,11 +60,47 @@ pub async fn put_secret(client: &aws_sdk_secretsmanager::Client, name: &str, val
     }
 }
 
+/// SQS as the tests see it (moto), through the real SDK and `AWS_ENDPOINT_URL_SQS`.
+pub async fn sqs_client() -> aws_sdk_sqs::Client {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL_SQS").is_some(),
+        "AWS_ENDPOINT_URL_SQS is not set: run the tests with scripts/test, which starts moto_server"
+    );
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    aws_sdk_sqs::Client::new(&aws)
+}
+
+/// A queue no other test uses; returns its URL.
+pub async fn create_queue(client: &aws_sdk_sqs::Client, label: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let name = format!("e2e-{}-{n}-{label}", std::process::id());
+    client
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("create_queue")
+        .queue_url
+        .expect("queue url")
+}
+
 pub struct Harness {
     pub emulator: Emulator,
     pub relay: Relay,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub base_url: String,
+}
+
+impl Harness {
+    /// Another relay over the same config, secrets and kintone, built as a second function
+    /// would build its own.
+    pub fn another_relay(&self) -> Relay {
+        let config = self.relay.config.clone();
+        let store = SecretStore::new(self.secrets.clone(), config.secrets.cache_ttl);
+        let kintone = KintoneClient::new(&config.kintone).expect("kintone client");
+        Relay::new(config, store, kintone)
+    }
 }
 
 /// Starts the demo emulator and builds a relay from `config`, in which `{base_url}` is replaced

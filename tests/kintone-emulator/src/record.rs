@@ -185,7 +185,7 @@ pub(crate) fn parse_number(s: &str) -> Option<f64> {
 /// once, keyed like kintone; unknown field codes are ignored.
 pub(crate) fn build_for_add(
     app: &App,
-    existing: &[Stored],
+    existing: &[&Stored],
     input: &Map<String, Value>,
     lang: Lang,
 ) -> Result<BTreeMap<String, Value>, FieldErrors> {
@@ -219,7 +219,7 @@ pub(crate) fn build_for_add(
 fn check_field(
     field: &Field,
     raw: Value,
-    existing: &[Stored],
+    existing: &[&Stored],
     msgs: &mut Messages,
 ) -> Option<Value> {
     let code = &field.code;
@@ -489,7 +489,7 @@ fn is_blank(v: &Value) -> bool {
     }
 }
 
-fn duplicates(field: &Field, value: &Value, existing: &[Stored]) -> bool {
+fn duplicates(field: &Field, value: &Value, existing: &[&Stored]) -> bool {
     existing.iter().any(|rec| {
         let Some(other) = rec.values.get(&field.code) else {
             return false;

@@ -244,6 +244,7 @@ fn route(path: &str) -> Option<(Option<u64>, Resource)> {
 #[derive(Clone, Copy)]
 enum Endpoint {
     AddRecord,
+    AddRecords,
     GetRecord,
     GetRecords,
 }
@@ -270,6 +271,7 @@ fn dispatch(emu: &Emulator, parts: &Parts, bytes: &Bytes, lang: Lang) -> Reply {
     };
     let endpoint = match (resource, effective_method(parts)) {
         (Resource::Record, "POST") => Endpoint::AddRecord,
+        (Resource::Records, "POST") => Endpoint::AddRecords,
         (Resource::Record, "GET") => Endpoint::GetRecord,
         (Resource::Records, "GET") => Endpoint::GetRecords,
         _ => return Reply::Text(501, "501: not emulated by kintone-emulator"),
@@ -427,7 +429,7 @@ fn run(
         .map(|(_, perms)| *perms)
         .ok_or_else(|| ApiError::token_wrong_app(lang, app_id))?;
     let needed = match endpoint {
-        Endpoint::AddRecord => Permission::Add,
+        Endpoint::AddRecord | Endpoint::AddRecords => Permission::Add,
         Endpoint::GetRecord | Endpoint::GetRecords => Permission::View,
     };
     if !perms.contains(&needed) {
@@ -435,6 +437,7 @@ fn run(
     }
     match endpoint {
         Endpoint::AddRecord => add_record(&mut state, app_id, &params, lang),
+        Endpoint::AddRecords => add_records(&mut state, app_id, &params, lang),
         Endpoint::GetRecord => get_record(&state, app_id, &params, lang),
         Endpoint::GetRecords => get_records(&state, app_id, &params, lang),
     }
@@ -462,7 +465,8 @@ fn add_record(
     let Some(data) = state.apps.get_mut(&app_id) else {
         return Err(ApiError::app_not_found(lang, app_id));
     };
-    let values = record::build_for_add(&data.app, &data.records, input, lang)
+    let existing: Vec<&crate::Stored> = data.records.iter().collect();
+    let values = record::build_for_add(&data.app, &existing, input, lang)
         .map_err(|errors| ApiError::invalid_input(lang, errors))?;
     for field in &data.app.fields {
         let (Some(keys), Some(Value::String(value))) =
@@ -476,6 +480,84 @@ fn add_record(
     }
     let id = data.push(values);
     Ok(json!({ "id": id.to_string(), "revision": "1" }))
+}
+
+/// Most records one batch add takes (fact sheet §1.2).
+const MAX_BATCH_ADD: usize = 100;
+
+/// `POST /k/v1/records.json`: all or nothing. Every record is checked as one add would be,
+/// against the stored records and the batch's earlier records (a unique value twice in one batch
+/// is a duplicate), with error keys `records[<i>].<code>.value`; one problem anywhere refuses
+/// the whole batch (fact sheet §1.2).
+fn add_records(
+    state: &mut EmuState,
+    app_id: u64,
+    params: &Map<String, Value>,
+    lang: Lang,
+) -> Result<Value, ApiError> {
+    let Some(data) = state.apps.get_mut(&app_id) else {
+        return Err(ApiError::app_not_found(lang, app_id));
+    };
+    let records = match params.get("records") {
+        Some(Value::Array(records)) => records,
+        _ => return Err(ApiError::missing_param(lang, "records")),
+    };
+    if records.len() > MAX_BATCH_ADD {
+        let message = lang.pick(
+            "A maximum of 100 records can be added at one time.",
+            "一度に追加できるレコードは100件までです。",
+        );
+        let errors = crate::error::FieldErrors::from([("records".to_owned(), vec![message])]);
+        return Err(ApiError::invalid_input(lang, errors));
+    }
+    let mut errors = crate::error::FieldErrors::new();
+    let mut accepted: Vec<crate::Stored> = Vec::new();
+    let mut lookup_refusal = None;
+    for (i, record) in records.iter().enumerate() {
+        let input = match record {
+            Value::Object(input) => input.clone(),
+            _ => Map::new(),
+        };
+        let existing: Vec<&crate::Stored> = data.records.iter().chain(accepted.iter()).collect();
+        match record::build_for_add(&data.app, &existing, &input, lang) {
+            Ok(values) => {
+                for field in &data.app.fields {
+                    let (Some(keys), Some(Value::String(value))) =
+                        (&field.lookup_source, values.get(&field.code))
+                    else {
+                        continue;
+                    };
+                    if !value.is_empty() && !keys.contains(value) && lookup_refusal.is_none() {
+                        lookup_refusal =
+                            Some(ApiError::lookup_value_missing(lang, &field.code, value));
+                    }
+                }
+                accepted.push(crate::Stored {
+                    id: 0,
+                    revision: 1,
+                    values,
+                });
+            }
+            Err(record_errors) => {
+                for (key, messages) in record_errors {
+                    let rest = key.strip_prefix("record.").unwrap_or(&key);
+                    errors.insert(format!("records[{i}].{rest}"), messages);
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_input(lang, errors));
+    }
+    if let Some(refusal) = lookup_refusal {
+        return Err(refusal);
+    }
+    let ids: Vec<String> = accepted
+        .into_iter()
+        .map(|stored| data.push(stored.values).to_string())
+        .collect();
+    let revisions: Vec<&str> = ids.iter().map(|_| "1").collect();
+    Ok(json!({ "ids": ids, "revisions": revisions }))
 }
 
 fn get_record(

@@ -59,6 +59,7 @@ fn route(function: Function) -> &'static str {
     match function {
         Function::Submit => "/forms",
         Function::Lookup => "/lookups",
+        Function::Deliver => "the queue of",
     }
 }
 
@@ -71,7 +72,10 @@ fn print_text(config: &Config) {
         let routes: Vec<String> = config
             .served_by(function)
             .into_iter()
-            .map(|name| format!("{}/{name}", route(function)))
+            .map(|name| match function {
+                Function::Deliver => format!("{} /forms/{name}", route(function)),
+                _ => format!("{}/{name}", route(function)),
+            })
             .collect();
         let secrets: Vec<&str> = config
             .secrets_read_by(function)
