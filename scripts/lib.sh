@@ -20,12 +20,41 @@ start_moto() {
   unset AWS_PROFILE AWS_SESSION_TOKEN
   for _ in $(seq 1 100); do
     if .venv/bin/python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+      create_limits_table
       return 0
     fi
     sleep 0.1
   done
   echo "moto_server did not start on port $port" >&2
   return 1
+}
+
+# Creates the attempt counters' table in the DynamoDB the environment points at (moto, after
+# start_moto) from template.yaml's own LimitsTable definition, so the two cannot drift, and
+# exports RELAY_LIMITS_TABLE.
+create_limits_table() {
+  export RELAY_LIMITS_TABLE=${RELAY_LIMITS_TABLE:-relay-limits}
+  .venv/bin/python - <<'PY'
+import os
+import boto3
+from cfnlint.decode import cfn_yaml
+
+table = cfn_yaml.load("template.yaml")["Resources"]["LimitsTable"]["Properties"]
+dynamodb = boto3.client("dynamodb")
+name = os.environ["RELAY_LIMITS_TABLE"]
+if name not in dynamodb.list_tables()["TableNames"]:
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[dict(k) for k in table["KeySchema"]],
+        AttributeDefinitions=[dict(a) for a in table["AttributeDefinitions"]],
+        BillingMode=table["BillingMode"],
+    )
+    ttl = table["TimeToLiveSpecification"]
+    dynamodb.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+    )
+PY
 }
 
 # Creates (or updates) the demo token secrets in the Secrets Manager the environment points at

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod input;
 pub mod kintone;
+pub mod limits;
 pub mod logging;
 pub mod lookup;
 pub mod query;

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, ConfigError, Function, SecretId};
 use crate::kintone::{Credentials, KintoneClient, KintoneError};
+use crate::limits::Limiter;
 use crate::queue::SubmissionQueue;
 use crate::secrets::{SecretError, SecretStore};
 
@@ -98,7 +99,12 @@ pub struct Relay {
     pub kintone: KintoneClient,
     /// Where the submissions of forms with `queue = true` wait while kintone cannot take them.
     pub queue: Option<SubmissionQueue>,
+    /// The attempt counters, when relay.toml has `[limits]`.
+    pub limits: Option<Limiter>,
 }
+
+/// The attempt counters' DynamoDB table (`RELAY_LIMITS_TABLE`).
+pub const LIMITS_TABLE_VARIABLE: &str = "RELAY_LIMITS_TABLE";
 
 /// The queue of waiting submissions, for `submit` (`RELAY_QUEUE_URL`).
 pub const QUEUE_URL_VARIABLE: &str = "RELAY_QUEUE_URL";
@@ -127,7 +133,14 @@ impl Relay {
             secrets,
             kintone,
             queue: None,
+            limits: None,
         }
+    }
+
+    /// The same relay, counting attempts in `limiter`.
+    pub fn with_limits(mut self, limiter: Limiter) -> Self {
+        self.limits = Some(limiter);
+        self
     }
 
     /// The same relay, queueing the submissions of forms with `queue = true` on `queue`.
@@ -151,6 +164,7 @@ impl Relay {
         );
         let kintone = KintoneClient::new(&config.kintone)?;
         let queues = function == Function::Submit && config.queued_forms().next().is_some();
+        let counts = function != Function::Deliver && config.limits.is_some();
         let mut relay = Relay::new(config, secrets, kintone);
         if queues {
             let url = std::env::var(QUEUE_URL_VARIABLE).map_err(|_| {
@@ -160,6 +174,15 @@ impl Relay {
                 }
             })?;
             relay = relay.with_queue(SubmissionQueue::new(aws_sdk_sqs::Client::new(&aws), url));
+        }
+        if counts {
+            let table = std::env::var(LIMITS_TABLE_VARIABLE).map_err(|_| {
+                StartupError::MissingEnvironment {
+                    variable: LIMITS_TABLE_VARIABLE,
+                    what: "relay.toml has [limits]",
+                }
+            })?;
+            relay = relay.with_limits(Limiter::new(aws_sdk_dynamodb::Client::new(&aws), table));
         }
         if warm_at_init() {
             relay.warm(function).await;
@@ -180,8 +203,11 @@ impl Relay {
             let mut cached = 0u32;
             // One after another, so the second reuses the connection the first opened.
             for secret_id in self.config.secrets_read_by(function) {
+                let limits_key = self.config.limits.as_ref().map(|l| &l.key_secret);
                 let read = if Some(secret_id) == basic_auth {
                     self.secrets.basic_auth(secret_id).await.is_ok()
+                } else if Some(secret_id) == limits_key {
+                    self.secrets.hash_key(secret_id).await.is_ok()
                 } else {
                     self.secrets.token(secret_id).await.is_ok()
                 };

@@ -67,6 +67,23 @@ impl fmt::Debug for Token {
     }
 }
 
+/// The key that hashes the attempt counters' keys (`[limits] key_secret`, a random string). Its
+/// `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HashKey(Vec<u8>);
+
+impl HashKey {
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for HashKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HashKey(***)")
+    }
+}
+
 /// The domain's Basic authentication, from a secret holding `{"username","password"}`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct BasicAuth {
@@ -178,6 +195,21 @@ impl SecretStore {
         let raw = self.value(secret_id, Some(&is_refused)).await?;
         let token = parse_token(secret_id, &raw)?;
         Ok((&token != refused).then_some(token))
+    }
+
+    /// The limits' hash key: at least 16 characters, so counters cannot be recomputed by
+    /// guessing it.
+    pub async fn hash_key(&self, secret_id: &SecretId) -> Result<HashKey, SecretError> {
+        let secret_id = secret_id.as_str();
+        let raw = self.value(secret_id, None).await?;
+        let key = raw.trim();
+        if key.chars().count() < 16 {
+            return Err(SecretError::Unusable {
+                secret_id: secret_id.to_owned(),
+                detail: "the limits key must be a random string of at least 16 characters".into(),
+            });
+        }
+        Ok(HashKey(key.as_bytes().to_vec()))
     }
 
     pub async fn basic_auth(&self, secret_id: &SecretId) -> Result<BasicAuth, SecretError> {

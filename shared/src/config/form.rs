@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::raw::{RawField, RawForm, Spelled};
-use super::values::{Access, KeyError, Ordered, Wording, is_plain_name, key_error};
+use super::values::{Access, Allowance, KeyError, Ordered, Wording, is_plain_name, key_error};
 use crate::input::Decimal;
 use crate::query::FieldCode;
 
@@ -23,6 +23,8 @@ pub struct Form {
     /// A field with "prohibit duplicate values" that holds the client's Idempotency-Key.
     pub idempotency_field: Option<FieldCode>,
     pub delivery: Delivery,
+    /// Submissions per source address (`[forms.<name>.limits]`), counted when `[limits]` is set.
+    pub submissions_per_ip: Allowance,
     /// An input no person fills in: a filled one is answered as stored, and nothing is stored.
     pub honeypot: Option<String>,
     pub fixed: BTreeMap<FieldCode, String>,
@@ -207,6 +209,13 @@ impl RawForm {
                 "must be an input name that is not a declared field",
             ));
         }
+        let submissions_per_ip = Allowance::check(
+            &at("limits"),
+            self.limits.submissions_per_ip,
+            30,
+            self.limits.window_seconds,
+            3_600,
+        )?;
         Ok(Form {
             name: name.to_owned(),
             title: Wording::from_raw(self.title, name),
@@ -215,6 +224,7 @@ impl RawForm {
             receipt_field,
             idempotency_field,
             delivery,
+            submissions_per_ip,
             honeypot: self.honeypot,
             fixed,
             fields,

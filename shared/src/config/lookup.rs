@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use super::raw::{RawLookup, RawMatch, RawOutput, Spelled};
-use super::values::{Access, KeyError, Ordered, Wording, is_plain_name, key_error};
+use super::values::{Access, Allowance, KeyError, Ordered, Wording, is_plain_name, key_error};
 use crate::kintone::FieldType as KintoneFieldType;
 use crate::query::{FieldCode, OrderBy, TrustedCondition};
 
@@ -27,6 +27,10 @@ pub struct Lookup {
     pub expires: Option<Expiry>,
     pub order_by: Option<OrderBy>,
     pub max_records: u32,
+    /// Misses per source address (`[lookups.<name>.limits] failures_per_ip`).
+    pub failures_per_ip: Allowance,
+    /// Misses per value of the key input (`failures_per_key`), whoever sends them.
+    pub failures_per_key: Allowance,
     /// Output name -> what it shows, the only fields a browser ever sees, in declared order.
     pub outputs: Ordered<Output>,
 }
@@ -362,6 +366,20 @@ impl RawLookup {
             outputs.push((output, checked));
         }
         let outputs = Ordered::new(outputs);
+        let failures_per_ip = Allowance::check(
+            &at("limits"),
+            self.limits.failures_per_ip,
+            10,
+            self.limits.window_seconds,
+            900,
+        )?;
+        let failures_per_key = Allowance::check(
+            &at("limits"),
+            self.limits.failures_per_key,
+            5,
+            self.limits.window_seconds,
+            900,
+        )?;
         Ok(Lookup {
             name: name.to_owned(),
             title: Wording::from_raw(self.title, name),
@@ -373,6 +391,8 @@ impl RawLookup {
             expires,
             order_by,
             max_records,
+            failures_per_ip,
+            failures_per_key,
             outputs,
         })
     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 pub use form::{Delivery, Field, FieldKind, FieldType, Form};
 pub use lookup::{Expiry, ExpiryKind, Lookup, MatchField, MatchKind, Output, OutputShape};
-pub use values::{Access, Ordered, Origin, SecretId, Wording};
+pub use values::{Access, Allowance, IpRange, Ordered, Origin, SecretId, Wording};
 
 use raw::{RawConfig, RawKintone};
 use values::{KeyError, check_base_url, key_error};
@@ -41,6 +41,8 @@ pub struct ConfigError {
 pub struct Config {
     pub kintone: KintoneSettings,
     pub secrets: SecretSettings,
+    /// Attempt limits, counted in DynamoDB (`RELAY_LIMITS_TABLE`); off without `[limits]`.
+    pub limits: Option<LimitSettings>,
     pub forms: BTreeMap<String, Form>,
     pub lookups: BTreeMap<String, Lookup>,
 }
@@ -56,6 +58,12 @@ pub struct KintoneSettings {
     /// The time zone of the token's user ("Administrator"), which kintone's `TODAY()` uses;
     /// the relay's own expiry check uses the same.
     pub utc_offset: time::UtcOffset,
+}
+
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    /// The key that hashes the counters' keys.
+    pub key_secret: SecretId,
 }
 
 #[derive(Debug, Clone)]
@@ -144,9 +152,16 @@ impl Config {
         if tokens.is_empty() {
             return BTreeSet::new();
         }
+        let limits_key = match function {
+            Function::Submit | Function::Lookup => {
+                self.limits.as_ref().map(|limits| &limits.key_secret)
+            }
+            Function::Deliver => None,
+        };
         tokens
             .into_iter()
             .chain(self.kintone.basic_auth_secret.as_ref())
+            .chain(limits_key)
             .collect()
     }
 
@@ -190,8 +205,17 @@ impl RawConfig {
             let lookup = raw.check(&name)?;
             lookups.insert(name, lookup);
         }
+        let limits = self
+            .limits
+            .map(|limits| {
+                SecretId::parse(&limits.key_secret)
+                    .map(|key_secret| LimitSettings { key_secret })
+                    .map_err(|m| key_error("limits.key_secret", m))
+            })
+            .transpose()?;
         Ok(Config {
             kintone,
+            limits,
             secrets: SecretSettings {
                 cache_ttl: Duration::from_secs(cache_ttl),
             },

@@ -81,6 +81,7 @@ pub struct RawConfig {
     pub kintone: RawKintone,
     #[serde(default)]
     pub secrets: RawSecrets,
+    pub limits: Option<RawLimits>,
     #[serde(default)]
     pub forms: BTreeMap<String, RawForm>,
     #[serde(default)]
@@ -98,6 +99,29 @@ pub struct RawKintone {
     pub utc_offset: Option<String>,
 }
 
+/// `[limits]`: attempt limits shared by every instance through DynamoDB.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// The secret holding the key that hashes counter keys (no ID or address is stored clear).
+    pub key_secret: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawFormLimits {
+    pub submissions_per_ip: Option<u32>,
+    pub window_seconds: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLookupLimits {
+    pub failures_per_ip: Option<u32>,
+    pub failures_per_key: Option<u32>,
+    pub window_seconds: Option<u64>,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawSecrets {
@@ -109,6 +133,7 @@ pub struct RawSecrets {
 pub struct RawAccess<'a> {
     pub token_secret: &'a str,
     pub allowed_origins: &'a [String],
+    pub allowed_ips: &'a [String],
     pub allow_no_origin: bool,
     pub max_body_bytes: Option<usize>,
 }
@@ -123,6 +148,10 @@ pub struct RawForm {
     pub allowed_origins: Vec<String>,
     #[serde(default)]
     pub allow_no_origin: bool,
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
+    #[serde(default)]
+    pub limits: RawFormLimits,
     pub receipt_field: Option<String>,
     pub idempotency_field: Option<String>,
     /// Queue submissions on SQS when kintone cannot take them now.
@@ -141,6 +170,7 @@ impl RawForm {
         RawAccess {
             token_secret: &self.token_secret,
             allowed_origins: &self.allowed_origins,
+            allowed_ips: &self.allowed_ips,
             allow_no_origin: self.allow_no_origin,
             max_body_bytes: self.max_body_bytes,
         }
@@ -174,6 +204,10 @@ pub struct RawLookup {
     pub allowed_origins: Vec<String>,
     #[serde(default)]
     pub allow_no_origin: bool,
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
+    #[serde(default)]
+    pub limits: RawLookupLimits,
     pub key: RawMatch,
     #[serde(default)]
     pub verify: Vec<RawMatch>,
@@ -213,6 +247,7 @@ impl RawLookup {
         RawAccess {
             token_secret: &self.token_secret,
             allowed_origins: &self.allowed_origins,
+            allowed_ips: &self.allowed_ips,
             allow_no_origin: self.allow_no_origin,
             max_body_bytes: self.max_body_bytes,
         }

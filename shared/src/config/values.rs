@@ -222,17 +222,120 @@ impl Wording {
     }
 }
 
+/// An address range in CIDR notation (`203.0.113.0/24`, `2001:db8::/32`); a plain address is
+/// a range of one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpRange {
+    network: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let refuse =
+            || format!("\"{text}\" is not an address range like 203.0.113.0/24 or 2001:db8::/32");
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let network: std::net::IpAddr = address.trim().parse().map_err(|_| refuse())?;
+        let bits = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(prefix) => prefix.trim().parse::<u8>().map_err(|_| refuse())?,
+            None => bits,
+        };
+        if prefix > bits {
+            return Err(refuse());
+        }
+        let range = IpRange { network, prefix };
+        // A host part set in the network (203.0.113.7/24) is most likely a typo.
+        if !range.contains(network) || range.masked(network) != Some(network_bits(network)) {
+            return Err(refuse());
+        }
+        Ok(range)
+    }
+
+    fn masked(&self, address: std::net::IpAddr) -> Option<u128> {
+        let bits = if address.is_ipv4() { 32 } else { 128 };
+        let mask = match self.prefix {
+            0 => 0,
+            prefix => u128::MAX << (bits - u32::from(prefix)) & (u128::MAX >> (128 - bits)),
+        };
+        Some(network_bits(address) & mask)
+    }
+
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        // An IPv4 client may reach an IPv6 listener as ::ffff:a.b.c.d.
+        let address = match address {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        address.is_ipv4() == self.network.is_ipv4()
+            && self.masked(address) == self.masked(self.network)
+    }
+}
+
+fn network_bits(address: std::net::IpAddr) -> u128 {
+    match address {
+        std::net::IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        std::net::IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
 /// Who may call a form or lookup, with which token, and how much they may send.
 #[derive(Debug, Clone)]
 pub struct Access {
     pub token_secret: SecretId,
     pub allowed_origins: Vec<Origin>,
+    /// The source addresses allowed to call; empty means any.
+    pub allowed_ips: Vec<IpRange>,
     /// Accept requests without `Origin` (servers, curl).
     pub allow_no_origin: bool,
     pub max_body_bytes: usize,
 }
 
+/// How many attempts one counter lets through in a window that opens at its first attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    /// 0 turns the limit off.
+    pub attempts: u32,
+    pub window: std::time::Duration,
+}
+
+impl Allowance {
+    pub fn check(
+        key: &str,
+        attempts: Option<u32>,
+        default_attempts: u32,
+        window_seconds: Option<u64>,
+        default_window_seconds: u64,
+    ) -> Result<Self, KeyError> {
+        let window_seconds = window_seconds.unwrap_or(default_window_seconds);
+        if !(1..=86_400 * 7).contains(&window_seconds) {
+            return Err(key_error(
+                format!("{key}.window_seconds"),
+                "must be between 1 and 604800 (a week)",
+            ));
+        }
+        Ok(Allowance {
+            attempts: attempts.unwrap_or(default_attempts),
+            window: std::time::Duration::from_secs(window_seconds),
+        })
+    }
+
+    pub fn is_off(&self) -> bool {
+        self.attempts == 0
+    }
+}
+
 impl Access {
+    /// Whether a request from `source` may call; without a known source address, only when
+    /// no allow-list is set.
+    pub fn admits(&self, source: Option<std::net::IpAddr>) -> bool {
+        self.allowed_ips.is_empty()
+            || source.is_some_and(|ip| self.allowed_ips.iter().any(|range| range.contains(ip)))
+    }
+
     /// What forms and lookups share: a name that is part of the URL, a token secret, the
     /// origins allowed to call, a body limit. `section` is `forms.<name>` or `lookups.<name>`.
     pub fn check(
@@ -255,6 +358,11 @@ impl Access {
             .iter()
             .map(|origin| Origin::parse(origin).map_err(|m| key_error(at("allowed_origins"), m)))
             .collect::<Result<Vec<_>, _>>()?;
+        let allowed_ips = raw
+            .allowed_ips
+            .iter()
+            .map(|range| IpRange::parse(range).map_err(|m| key_error(at("allowed_ips"), m)))
+            .collect::<Result<Vec<_>, _>>()?;
         if allowed_origins.is_empty() && !raw.allow_no_origin {
             return Err(key_error(
                 at("allowed_origins"),
@@ -271,8 +379,45 @@ impl Access {
         Ok(Access {
             token_secret,
             allowed_origins,
+            allowed_ips,
             allow_no_origin: raw.allow_no_origin,
             max_body_bytes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IpRange;
+
+    #[test]
+    fn address_ranges() {
+        let office = IpRange::parse("203.0.113.0/24").unwrap();
+        assert!(office.contains("203.0.113.7".parse().unwrap()));
+        assert!(office.contains("::ffff:203.0.113.7".parse().unwrap()));
+        assert!(!office.contains("203.0.114.7".parse().unwrap()));
+        assert!(!office.contains("2001:db8::1".parse().unwrap()));
+        let v6 = IpRange::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains("2001:db8:1::5".parse().unwrap()));
+        assert!(!v6.contains("2001:db9::5".parse().unwrap()));
+        assert!(
+            IpRange::parse("198.51.100.7")
+                .unwrap()
+                .contains("198.51.100.7".parse().unwrap())
+        );
+        assert!(
+            IpRange::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        for bad in [
+            "203.0.113.7/24",
+            "203.0.113.0/33",
+            "example.jp",
+            "10.0.0.0/x",
+            "",
+        ] {
+            assert!(IpRange::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -8,11 +8,17 @@ use lambda_http::http::StatusCode;
 
 use crate::input::{BodyError, FieldErrors};
 use crate::lookup::LookupError;
-use crate::submit::DeliveryError;
+use crate::submit::{DeliveryError, TooManySubmissions};
 
 #[derive(Debug)]
 pub enum ApiError {
     NotFound,
+    /// The source address is not in the form's or lookup's `allowed_ips`.
+    Forbidden,
+    /// Too many attempts from this address (or for this key); `Retry-After` says when.
+    TooManyAttempts {
+        retry_after: Duration,
+    },
     /// `allow` is the `Allow` header: the methods that do have a route.
     MethodNotAllowed {
         allow: String,
@@ -36,6 +42,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::OriginNotAllowed => StatusCode::FORBIDDEN,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -52,6 +60,8 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::NotFound => "not_found",
+            ApiError::Forbidden => "forbidden",
+            ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::OriginNotAllowed => "origin_not_allowed",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -88,6 +98,14 @@ impl From<DeliveryError> for ApiError {
     }
 }
 
+impl From<TooManySubmissions> for ApiError {
+    fn from(refusal: TooManySubmissions) -> Self {
+        ApiError::TooManyAttempts {
+            retry_after: refusal.retry_after,
+        }
+    }
+}
+
 impl From<LookupError> for ApiError {
     fn from(error: LookupError) -> Self {
         match error {
@@ -95,6 +113,9 @@ impl From<LookupError> for ApiError {
             LookupError::NotFound => ApiError::NotFound,
             LookupError::RetryLater { retry_after } => ApiError::Unavailable { retry_after },
             LookupError::Misconfigured => ApiError::Misconfigured,
+            LookupError::TooManyAttempts { retry_after } => {
+                ApiError::TooManyAttempts { retry_after }
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::config::Form;
 use crate::input::Inputs;
 use crate::relay::Relay;
 use crate::submit::{
-    Accepted, Delivered, IdempotencyKey, Receipt, Submission, Validated, accept, validate,
+    Accepted, Delivered, IdempotencyKey, Receipt, Submission, Validated, accept, admit, validate,
 };
 
 pub async fn submit(
@@ -19,6 +19,7 @@ pub async fn submit(
     context: &ResponseContext,
 ) -> Result<Answer, ApiError> {
     let body = json_body(request, form.access.max_body_bytes)?;
+    admit(relay, form, super::source_ip(request)).await?;
     let idempotency_key = idempotency_key(form, request)?;
     let inputs = Inputs::parse(body)?;
     let validated = validate(form, &inputs)?;

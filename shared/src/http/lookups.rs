@@ -17,7 +17,7 @@ pub async fn look_up(
 ) -> Result<Answer, ApiError> {
     let body = json_body(request, lookup.access.max_body_bytes)?;
     let inputs = Inputs::parse(body)?;
-    let records = crate::lookup::look_up(relay, lookup, &inputs).await?;
+    let records = crate::lookup::look_up(relay, lookup, &inputs, super::source_ip(request)).await?;
     Ok(answer(
         context,
         Outcome::Found,

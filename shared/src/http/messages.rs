@@ -54,6 +54,14 @@ impl Message for ApiError {
         let fixed = |ja: &str, en: &str| lang.pick(ja, en);
         match self {
             ApiError::NotFound => fixed("見つかりませんでした。", "Not found."),
+            ApiError::Forbidden => fixed(
+                "このネットワークからは利用できません。",
+                "This service cannot be used from your network.",
+            ),
+            ApiError::TooManyAttempts { .. } => fixed(
+                "試行回数が多すぎます。しばらくしてからもう一度お試しください。",
+                "Too many attempts. Please try again later.",
+            ),
             ApiError::MethodNotAllowed { .. } => fixed(
                 "このメソッドは使用できません。",
                 "This method is not allowed.",
@@ -280,6 +288,10 @@ mod tests {
     fn every_api_error() -> Vec<ApiError> {
         let all = vec![
             ApiError::NotFound,
+            ApiError::Forbidden,
+            ApiError::TooManyAttempts {
+                retry_after: Duration::from_secs(1),
+            },
             ApiError::MethodNotAllowed {
                 allow: "POST".into(),
             },
@@ -300,6 +312,8 @@ mod tests {
         for error in &all {
             match error {
                 ApiError::NotFound
+                | ApiError::Forbidden
+                | ApiError::TooManyAttempts { .. }
                 | ApiError::MethodNotAllowed { .. }
                 | ApiError::OriginNotAllowed
                 | ApiError::UnsupportedMediaType

@@ -80,6 +80,9 @@ async fn respond(
     let target = resource
         .and_then(|resource| resource.target(&relay.config))
         .ok_or(ApiError::NotFound)?;
+    if !target.access().admits(source_ip(request)) {
+        return Err(ApiError::Forbidden);
+    }
     context.allow_origin = allowed_origin(request, target.access())?;
     let route = Route::of(request.method(), target).ok_or_else(|| ApiError::MethodNotAllowed {
         allow: target.allowed_methods(),
@@ -158,6 +161,19 @@ fn answer(
         outcome,
         response: context.json(status, body),
     }
+}
+
+/// The caller's address as API Gateway (or a function URL) saw it, from the request context:
+/// never from a header such as `X-Forwarded-For`, which any client can set.
+pub(crate) fn source_ip(request: &Request) -> Option<std::net::IpAddr> {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let text = match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref(),
+        RequestContext::ApiGatewayV1(context) => context.identity.source_ip.as_deref(),
+        _ => None,
+    };
+    text?.parse().ok()
 }
 
 pub(crate) fn header_str<'a>(request: &'a Request, name: &str) -> Option<&'a str> {

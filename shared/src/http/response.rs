@@ -67,7 +67,7 @@ impl ResponseContext {
         let mut response = self.json(error.status(), &json!({ "error": detail }));
         let headers = response.headers_mut();
         match error {
-            ApiError::Unavailable { retry_after } => {
+            ApiError::Unavailable { retry_after } | ApiError::TooManyAttempts { retry_after } => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(retry_after.as_secs().max(1)),

@@ -43,6 +43,20 @@ fn split_record_number(text: &str) -> Option<(Option<&str>, Decimal, &str)> {
 }
 
 impl Expected {
+    /// One text for every way of typing the same value (widths, leading zeros): what an
+    /// attempt limit counts.
+    pub fn canonical(&self) -> String {
+        match self {
+            Expected::OneOf(variants) => variants
+                .first()
+                .map(|typed| crate::input::normalise(typed))
+                .unwrap_or_default(),
+            Expected::Number(number, _) => number.to_string(),
+            Expected::Normalised(text) => text.clone(),
+            Expected::RecordNumber { number, .. } => number.to_string(),
+        }
+    }
+
     /// Whether a value as kintone stores it matches.
     pub fn matches(&self, stored: &str) -> bool {
         match self {

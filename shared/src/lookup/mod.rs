@@ -12,6 +12,7 @@ mod outputs;
 mod query;
 mod recheck;
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
@@ -22,6 +23,7 @@ pub use recheck::Mismatch;
 use crate::config::Lookup;
 use crate::input::{FieldErrors, Inputs};
 use crate::kintone::ReadRecord;
+use crate::limits;
 use crate::query::KintoneQuery;
 use crate::relay::{CallError, Relay};
 
@@ -36,24 +38,75 @@ pub enum LookupError {
         retry_after: Duration,
     },
     Misconfigured,
+    /// Too many misses from this address or for this key: kintone is not called.
+    TooManyAttempts {
+        retry_after: Duration,
+    },
 }
 
 /// One record's declared outputs, by output name.
 pub type Outputs = Map<String, Value>;
 
-/// Runs `lookup` for `inputs`: the matching records' outputs, at most `max_records` of them.
+/// Runs `lookup` for `inputs` sent from `source`: the matching records' outputs, at most
+/// `max_records` of them. A miss counts against the source address and the key value (see
+/// [`crate::limits`]); past either limit the lookup answers without calling kintone.
 pub async fn look_up(
     relay: &Relay,
     lookup: &Lookup,
     inputs: &Inputs,
+    source: Option<IpAddr>,
 ) -> Result<Vec<Outputs>, LookupError> {
     let typed = MatchInputs::parse(lookup, inputs).map_err(LookupError::Invalid)?;
     let query = query::build(lookup, &typed).map_err(LookupError::Invalid)?;
-    let found = fetch(relay, lookup, &query).await?;
+    let address = limits::address_text(source);
+    let key = typed
+        .get(&lookup.key.input)
+        .map(|expected| expected.canonical())
+        .unwrap_or_default();
+    let counted = [
+        limits::Counted {
+            scope: ["lookup", &lookup.name, "ip"],
+            value: &address,
+            allowance: lookup.failures_per_ip,
+        },
+        limits::Counted {
+            scope: ["lookup", &lookup.name, "key"],
+            value: &key,
+            allowance: lookup.failures_per_key,
+        },
+    ];
+    let reservations = match limits::reserve(relay, &counted).await {
+        Ok(reservations) => reservations,
+        Err(limits::Refusal::TooMany { retry_after }) => {
+            tracing::warn!(lookup = lookup.name, "too many misses; kintone not called");
+            return Err(LookupError::TooManyAttempts { retry_after });
+        }
+        // Fail closed: without the counters, a guesser would have no limit.
+        Err(limits::Refusal::StoreUnavailable) => {
+            return Err(LookupError::RetryLater {
+                retry_after: Duration::from_secs(5),
+            });
+        }
+    };
+    let result = find(relay, lookup, &typed, &query).await;
+    // Only a miss keeps its attempt counted.
+    if !matches!(result, Err(LookupError::NotFound)) {
+        limits::release(relay, reservations).await;
+    }
+    result
+}
+
+async fn find(
+    relay: &Relay,
+    lookup: &Lookup,
+    typed: &MatchInputs,
+    query: &KintoneQuery,
+) -> Result<Vec<Outputs>, LookupError> {
+    let found = fetch(relay, lookup, query).await?;
     let now = time::OffsetDateTime::now_utc().to_offset(relay.config.kintone.utc_offset);
     let mut matching: Vec<&ReadRecord> = found
         .iter()
-        .filter(|record| match recheck::check(lookup, &typed, record, now) {
+        .filter(|record| match recheck::check(lookup, typed, record, now) {
             Ok(()) => true,
             Err(mismatch) => {
                 // kintone returned what the query excludes: keep it out and say so.

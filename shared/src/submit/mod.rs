@@ -7,12 +7,14 @@
 //! ```
 
 mod accept;
+mod admit;
 mod batch;
 mod deliver;
 mod submission;
 mod validate;
 
 pub use accept::{Accepted, accept};
+pub use admit::{TooManySubmissions, admit};
 pub use batch::{BatchOutcome, deliver_batch};
 pub use deliver::{Delivered, DeliveryError, Refusal, deliver};
 pub use submission::{

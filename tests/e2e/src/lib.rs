@@ -70,6 +70,26 @@ pub async fn sqs_client() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&aws)
 }
 
+/// DynamoDB as the tests see it (moto), and the limits table `scripts/lib.sh` created from
+/// template.yaml's definition (`RELAY_LIMITS_TABLE`).
+pub async fn limits_store() -> (aws_sdk_dynamodb::Client, String) {
+    let table = std::env::var("RELAY_LIMITS_TABLE").expect(
+        "RELAY_LIMITS_TABLE is not set: run the tests with scripts/test, which creates the table in moto",
+    );
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    (aws_sdk_dynamodb::Client::new(&aws), table)
+}
+
+/// A request as API Gateway hands it over from `ip` (the request context's source address).
+pub fn from_address(request: Request, ip: &str) -> Request {
+    use lambda_http::RequestExt;
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.source_ip = Some(ip.to_owned());
+    request.with_request_context(RequestContext::ApiGatewayV2(context))
+}
+
 /// A queue no other test uses; returns its URL.
 pub async fn create_queue(client: &aws_sdk_sqs::Client, label: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
