@@ -76,6 +76,11 @@ impl HashKey {
     pub fn expose(&self) -> &[u8] {
         &self.0
     }
+
+    /// A key from its bytes, as the secret holds them.
+    pub fn new(key: &[u8]) -> Self {
+        HashKey(key.to_vec())
+    }
 }
 
 impl fmt::Debug for HashKey {
@@ -209,7 +214,7 @@ impl SecretStore {
                 detail: "the limits key must be a random string of at least 16 characters".into(),
             });
         }
-        Ok(HashKey(key.as_bytes().to_vec()))
+        Ok(HashKey::new(key.as_bytes()))
     }
 
     pub async fn basic_auth(&self, secret_id: &SecretId) -> Result<BasicAuth, SecretError> {

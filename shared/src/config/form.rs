@@ -27,6 +27,8 @@ pub struct Form {
     pub submissions_per_ip: Allowance,
     /// An input no person fills in: a filled one is answered as stored, and nothing is stored.
     pub honeypot: Option<String>,
+    /// Posts sooner than this after the page fetched the form's description are refused.
+    pub min_fill: Option<std::time::Duration>,
     pub fixed: BTreeMap<FieldCode, String>,
     /// Input name -> field, in the order relay.toml declares them.
     pub fields: Ordered<Field>,
@@ -216,6 +218,16 @@ impl RawForm {
             self.limits.window_seconds,
             3_600,
         )?;
+        let min_fill = match self.min_fill_seconds {
+            None => None,
+            Some(seconds @ 1..=3_600) => Some(std::time::Duration::from_secs(seconds)),
+            Some(_) => {
+                return Err(key_error(
+                    at("min_fill_seconds"),
+                    "must be between 1 and 3600",
+                ));
+            }
+        };
         Ok(Form {
             name: name.to_owned(),
             title: Wording::from_raw(self.title, name),
@@ -226,6 +238,7 @@ impl RawForm {
             delivery,
             submissions_per_ip,
             honeypot: self.honeypot,
+            min_fill,
             fixed,
             fields,
         })

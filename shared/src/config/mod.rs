@@ -213,6 +213,14 @@ impl RawConfig {
                     .map_err(|m| key_error("limits.key_secret", m))
             })
             .transpose()?;
+        if limits.is_none()
+            && let Some(form) = forms.values().find(|form: &&Form| form.min_fill.is_some())
+        {
+            return Err(key_error(
+                format!("forms.{}.min_fill_seconds", form.name),
+                "needs [limits] key_secret: the form's stamps are signed with that key",
+            ));
+        }
         Ok(Config {
             kintone,
             limits,

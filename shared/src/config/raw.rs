@@ -158,6 +158,8 @@ pub struct RawForm {
     #[serde(default)]
     pub queue: bool,
     pub honeypot: Option<String>,
+    /// The fewest seconds a person takes to fill the form in; faster posts are refused.
+    pub min_fill_seconds: Option<u64>,
     #[serde(default)]
     pub fixed: BTreeMap<String, String>,
     pub max_body_bytes: Option<usize>,

@@ -31,6 +31,12 @@ pub enum ApiError {
     InvalidBody(BodyError),
     InvalidInput(FieldErrors),
     InvalidIdempotencyKey,
+    /// `X-Relay-Stamp` missing, forged or older than a day: fetch the description again.
+    InvalidStamp,
+    /// Posted faster than a person fills the form in; `Retry-After` says how much sooner.
+    TooFast {
+        retry_after: Duration,
+    },
     Unavailable {
         retry_after: Duration,
     },
@@ -50,7 +56,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::InvalidBody(_)
             | ApiError::InvalidInput(_)
-            | ApiError::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
+            | ApiError::InvalidIdempotencyKey
+            | ApiError::InvalidStamp => StatusCode::BAD_REQUEST,
+            ApiError::TooFast { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Misconfigured | ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -69,6 +77,8 @@ impl ApiError {
             ApiError::InvalidBody(_) => "invalid_json",
             ApiError::InvalidInput(_) => "invalid_input",
             ApiError::InvalidIdempotencyKey => "invalid_idempotency_key",
+            ApiError::InvalidStamp => "invalid_stamp",
+            ApiError::TooFast { .. } => "too_fast",
             ApiError::Unavailable { .. } => "unavailable",
             ApiError::Misconfigured => "misconfigured",
             ApiError::Internal => "internal",

@@ -8,6 +8,7 @@ use super::{Answer, ApiError, Outcome, ResponseContext, answer, header_str, json
 use crate::config::Form;
 use crate::input::Inputs;
 use crate::relay::Relay;
+use crate::submit::stamp::{self, StampProblem};
 use crate::submit::{
     Accepted, Delivered, IdempotencyKey, Receipt, Submission, Validated, accept, admit, validate,
 };
@@ -20,6 +21,18 @@ pub async fn submit(
 ) -> Result<Answer, ApiError> {
     let body = json_body(request, form.access.max_body_bytes)?;
     admit(relay, form, super::source_ip(request)).await?;
+    match stamp::verify(relay, form, header_str(request, "x-relay-stamp")).await {
+        Ok(()) => {}
+        Err(Some(StampProblem::Invalid)) => return Err(ApiError::InvalidStamp),
+        Err(Some(StampProblem::TooFast { retry_after })) => {
+            return Err(ApiError::TooFast { retry_after });
+        }
+        Err(None) => {
+            return Err(ApiError::Unavailable {
+                retry_after: std::time::Duration::from_secs(5),
+            });
+        }
+    }
     let idempotency_key = idempotency_key(form, request)?;
     let inputs = Inputs::parse(body)?;
     let validated = validate(form, &inputs)?;
@@ -43,6 +56,31 @@ pub async fn submit(
             let body = json!({ "status": "queued", "receipt": receipt.as_str() });
             answer(context, Outcome::Queued, StatusCode::ACCEPTED, &body)
         }
+    })
+}
+
+/// `GET /forms/{form}`: the description, with a fresh stamp when the form asks for a fill time.
+pub async fn describe(
+    relay: &Relay,
+    form: &Form,
+    context: &ResponseContext,
+) -> Result<Answer, ApiError> {
+    let mut description = super::describe::form(form);
+    match stamp::issue_for(relay, form).await {
+        Ok(Some(stamp)) => {
+            description["stamp"] = json!(stamp);
+        }
+        Ok(None) => {}
+        Err(error) => {
+            tracing::error!(%error, "no key to stamp the form's description");
+            return Err(ApiError::Unavailable {
+                retry_after: std::time::Duration::from_secs(5),
+            });
+        }
+    }
+    Ok(Answer {
+        outcome: Outcome::Described,
+        response: context.description(&description),
     })
 }
 

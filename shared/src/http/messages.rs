@@ -87,6 +87,14 @@ impl Message for ApiError {
                 "Idempotency-Key ヘッダーは英数字・-・_ の32〜64文字（crypto.randomUUID() など）にしてください。",
                 "The Idempotency-Key header must be 32 to 64 letters, digits, '-' or '_' (crypto.randomUUID(), say).",
             ),
+            ApiError::InvalidStamp => fixed(
+                "フォームの有効期限が切れました。ページを読み込み直してください。",
+                "This form has expired. Please reload the page.",
+            ),
+            ApiError::TooFast { .. } => fixed(
+                "送信が早すぎます。数秒後にもう一度送信してください。",
+                "That was too fast. Please send again in a few seconds.",
+            ),
             ApiError::Unavailable { .. } => fixed(
                 "ただいま混み合っているか、メンテナンス中です。しばらくしてからもう一度お試しください。",
                 "The service is busy or under maintenance. Please try again shortly.",
@@ -303,6 +311,10 @@ mod tests {
             ApiError::InvalidBody(BodyError::DuplicateKey("a".into())),
             ApiError::InvalidInput(Default::default()),
             ApiError::InvalidIdempotencyKey,
+            ApiError::InvalidStamp,
+            ApiError::TooFast {
+                retry_after: Duration::from_secs(1),
+            },
             ApiError::Unavailable {
                 retry_after: Duration::from_secs(1),
             },
@@ -323,6 +335,8 @@ mod tests {
                 )
                 | ApiError::InvalidInput(_)
                 | ApiError::InvalidIdempotencyKey
+                | ApiError::InvalidStamp
+                | ApiError::TooFast { .. }
                 | ApiError::Unavailable { .. }
                 | ApiError::Misconfigured
                 | ApiError::Internal => {}

@@ -92,10 +92,7 @@ async fn respond(
             outcome: Outcome::Preflight,
             response: context.preflight(&target.allowed_methods()),
         }),
-        Route::DescribeForm(form) => Ok(Answer {
-            outcome: Outcome::Described,
-            response: context.description(&describe::form(form)),
-        }),
+        Route::DescribeForm(form) => forms::describe(relay, form, context).await,
         Route::DescribeLookup(lookup) => Ok(Answer {
             outcome: Outcome::Described,
             response: context.description(&describe::lookup(lookup)),

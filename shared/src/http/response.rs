@@ -43,13 +43,16 @@ impl ResponseContext {
         response
     }
 
-    /// A form's or lookup's description: the same for everyone, so caches may keep it a minute.
+    /// A form's or lookup's description: the same for everyone, so caches may keep it a minute
+    /// (unless it carries a stamp, which is the time it was fetched).
     pub fn description(&self, body: &Value) -> Response<Body> {
         let mut response = self.json(StatusCode::OK, body);
-        response.headers_mut().insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=60"),
-        );
+        if body.get("stamp").is_none() {
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=60"),
+            );
+        }
         response
     }
 
@@ -67,7 +70,9 @@ impl ResponseContext {
         let mut response = self.json(error.status(), &json!({ "error": detail }));
         let headers = response.headers_mut();
         match error {
-            ApiError::Unavailable { retry_after } | ApiError::TooManyAttempts { retry_after } => {
+            ApiError::Unavailable { retry_after }
+            | ApiError::TooManyAttempts { retry_after }
+            | ApiError::TooFast { retry_after } => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(retry_after.as_secs().max(1)),
@@ -93,7 +98,9 @@ impl ResponseContext {
         }
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Content-Type, Accept-Language, Idempotency-Key"),
+            HeaderValue::from_static(
+                "Content-Type, Accept-Language, Idempotency-Key, X-Relay-Stamp, X-Captcha-Token",
+            ),
         );
         headers.insert(
             header::ACCESS_CONTROL_MAX_AGE,

@@ -10,6 +10,7 @@ mod accept;
 mod admit;
 mod batch;
 mod deliver;
+pub mod stamp;
 mod submission;
 mod validate;
 

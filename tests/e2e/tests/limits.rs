@@ -309,3 +309,69 @@ async fn only_allowed_networks_may_call_and_forwarded_for_changes_nothing() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_form_filled_in_too_fast_or_with_a_bad_stamp_stores_nothing() {
+    use relay_shared::secrets::HashKey;
+    use relay_shared::submit::stamp;
+    use std::time::{Duration, SystemTime};
+
+    let key = limits_key();
+    let form = SEMINAR_FIXTURE.replace(
+        "max_body_bytes = 65536",
+        "max_body_bytes = 65536\nmin_fill_seconds = 3",
+    );
+    let config = config_with("", &[&form, limits_section()]);
+    let h = harness(&config, &[("add", SEMINAR_ADD_TOKEN), ("limits", &key)]).await;
+    let relay = counting(&h).await;
+    let described = submit::handle(&relay, request("GET", FORM, &[("origin", ORIGIN)]))
+        .await
+        .unwrap();
+    assert_eq!(described.status(), 200);
+    assert_ne!(
+        header(&described, "cache-control"),
+        Some("public, max-age=60")
+    );
+    let fresh = body_json(&described)["stamp"].as_str().unwrap().to_owned();
+    let body =
+        json!({"name": "山田", "email": "a@example.jp", "session": "午前の部", "consent": true});
+    let send = |stamp: Option<String>| {
+        let mut request = from_address(post_json(FORM, &body), "198.51.100.50");
+        if let Some(stamp) = stamp {
+            request
+                .headers_mut()
+                .insert("x-relay-stamp", stamp.parse().unwrap());
+        }
+        submit::handle(&relay, request)
+    };
+    let too_fast = send(Some(fresh.clone())).await.unwrap();
+    assert_eq!(too_fast.status(), 429);
+    assert_eq!(body_json(&too_fast)["error"]["code"], "too_fast");
+    let wait: u64 = header(&too_fast, "retry-after").unwrap().parse().unwrap();
+    assert!((1..=3).contains(&wait), "{wait}");
+    let hash_key = HashKey::new(key.as_bytes());
+    let now = SystemTime::now();
+    let old = stamp::issue(&hash_key, "seminar", now - Duration::from_secs(25 * 3600));
+    let forged = stamp::issue(
+        &HashKey::new(b"not the relay's key at all"),
+        "seminar",
+        now - Duration::from_secs(60),
+    );
+    for (label, stamp) in [
+        ("missing", None),
+        ("old", Some(old)),
+        ("forged", Some(forged)),
+    ] {
+        let response = send(stamp).await.unwrap();
+        assert_eq!(response.status(), 400, "{label}");
+        assert_eq!(
+            body_json(&response)["error"]["code"],
+            "invalid_stamp",
+            "{label}"
+        );
+    }
+    assert!(h.emulator.records(12).is_empty(), "nothing stored");
+    let paced = stamp::issue(&hash_key, "seminar", now - Duration::from_secs(10));
+    assert_eq!(send(Some(paced)).await.unwrap().status(), 201);
+    assert_eq!(h.emulator.records(12).len(), 1);
+}
