@@ -99,7 +99,7 @@ pub struct TrustedCondition(String);
 impl TrustedCondition {
     pub fn parse(text: &str) -> Result<Self, String> {
         let tokens = tokenize(text)?;
-        let mut parser = Parser { tokens, at: 0 };
+        let mut parser = Parser::new(tokens);
         parser.expression()?;
         if let Some(token) = parser.peek() {
             return Err(format!(
@@ -107,6 +107,15 @@ impl TrustedCondition {
             ));
         }
         Ok(TrustedCondition(text.trim().to_owned()))
+    }
+
+    /// The field codes the condition names, in order (for `relay check`, which compares them
+    /// with the app's fields).
+    pub fn field_codes(&self) -> Vec<String> {
+        let mut parser = Parser::new(tokenize(&self.0).unwrap_or_default());
+        // Parsed once already, so this cannot fail.
+        let _ = parser.expression();
+        parser.fields
     }
 }
 
@@ -117,12 +126,19 @@ pub struct OrderBy(String);
 impl OrderBy {
     pub fn parse(text: &str) -> Result<Self, String> {
         let tokens = tokenize(text)?;
-        let mut parser = Parser { tokens, at: 0 };
+        let mut parser = Parser::new(tokens);
         parser.order_list()?;
         if let Some(token) = parser.peek() {
             return Err(format!("unexpected {token} in the order"));
         }
         Ok(OrderBy(text.trim().to_owned()))
+    }
+
+    /// The field codes the order names, in order.
+    pub fn field_codes(&self) -> Vec<String> {
+        let mut parser = Parser::new(tokenize(&self.0).unwrap_or_default());
+        let _ = parser.order_list();
+        parser.fields
     }
 }
 
@@ -330,9 +346,19 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    /// The field codes met, in order.
+    fields: Vec<String>,
 }
 
 impl Parser {
+    fn new(tokens: Vec<Token>) -> Self {
+        Parser {
+            tokens,
+            at: 0,
+            fields: Vec::new(),
+        }
+    }
+
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.at)
     }
@@ -398,7 +424,10 @@ impl Parser {
 
     fn field(&mut self) -> Result<(), String> {
         match self.next() {
-            Some(Token::Word(word)) if !is_reserved(&word) => Ok(()),
+            Some(Token::Word(word)) if !is_reserved(&word) => {
+                self.fields.push(word);
+                Ok(())
+            }
             other => Err(format!(
                 "expected a field code, found {}",
                 other.map_or("the end".into(), |t| t.to_string())
@@ -572,6 +601,17 @@ mod tests {
         assert!(OrderBy::parse("更新日時 desc, $id asc").is_ok());
         assert!(OrderBy::parse("更新日時 desc limit 5").is_err());
         assert!(OrderBy::parse("").is_err());
+    }
+
+    #[test]
+    fn conditions_and_orders_name_their_fields() {
+        let condition = TrustedCondition::parse(
+            r#"公開 in ("公開する") and (期限 >= FROM_TODAY(-7, DAYS) or メモ is empty)"#,
+        )
+        .unwrap();
+        assert_eq!(condition.field_codes(), ["公開", "期限", "メモ"]);
+        let order = OrderBy::parse("更新日時 desc, $id asc").unwrap();
+        assert_eq!(order.field_codes(), ["更新日時", "$id"]);
     }
 
     #[test]

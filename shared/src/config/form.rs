@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::raw::{RawField, RawForm, Spelled};
-use super::values::{Access, Allowance, KeyError, Ordered, Wording, is_plain_name, key_error};
+use super::values::{
+    Access, Allowance, KeyError, Ordered, Wording, check_app_id, is_plain_name, key_error,
+};
 use crate::input::Decimal;
 use crate::query::FieldCode;
 
@@ -151,6 +153,7 @@ impl RawForm {
             self.access(),
             DEFAULT_MAX_BODY_BYTES,
         )?;
+        check_app_id(at("app"), self.app)?;
         if self.fields.0.is_empty() {
             return Err(key_error(at("fields"), "a form needs at least one field"));
         }

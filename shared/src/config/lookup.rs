@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use super::raw::{RawLookup, RawMatch, RawOutput, Spelled};
-use super::values::{Access, Allowance, KeyError, Ordered, Wording, is_plain_name, key_error};
+use super::values::{
+    Access, Allowance, KeyError, Ordered, Wording, check_app_id, is_plain_name, key_error,
+};
 use crate::kintone::FieldType as KintoneFieldType;
 use crate::query::{FieldCode, OrderBy, TrustedCondition};
 
@@ -266,6 +268,7 @@ impl RawLookup {
             self.access(),
             DEFAULT_LOOKUP_BODY_BYTES,
         )?;
+        check_app_id(at("app"), self.app)?;
         let key = self.key.check(&at("key"))?;
         let verify = self
             .verify

@@ -130,6 +130,16 @@ impl Config {
         raw.check().map_err(|err| fail(err.to_string()))
     }
 
+    /// Points the config at another kintone domain, checked like `[kintone] base_url`;
+    /// `source_name` names where the URL came from (`KINTONE_BASE_URL`).
+    pub fn set_base_url(&mut self, url: &str, source_name: &str) -> Result<(), ConfigError> {
+        self.kintone.base_url = check_base_url(url).map_err(|message| ConfigError {
+            source_name: source_name.to_owned(),
+            message,
+        })?;
+        Ok(())
+    }
+
     /// The secrets `function` reads: the token of everything it serves and the domain's Basic
     /// auth, each once. Start-up warming, `relay-check` and the template's grants all use this.
     pub fn secrets_read_by(&self, function: Function) -> BTreeSet<&SecretId> {
@@ -458,5 +468,28 @@ kintone = "X"
         let msg =
             error_of(&base.replace("[forms.f.fields.x]", "honeypot = \"x\"\n[forms.f.fields.x]"));
         assert!(msg.contains("forms.f.honeypot"), "{msg}");
+    }
+
+    #[test]
+    fn app_ids_start_at_one() {
+        let msg = error_of(&form_with("type = \"text\"").replace("app = 1", "app = 0"));
+        assert!(msg.contains("forms.f.app"), "{msg}");
+        let msg = error_of(&lookup_with("key_only = true").replace("app = 1", "app = 0"));
+        assert!(msg.contains("lookups.l.app"), "{msg}");
+        let msg = error_of(&form_with("type = \"text\"").replace("app = 1", "app = -1"));
+        assert!(msg.contains("app"), "{msg}");
+    }
+
+    #[test]
+    fn the_base_url_can_be_replaced() {
+        let mut config = Config::parse(&form_with("type = \"text\""), "t").unwrap();
+        config
+            .set_base_url("http://127.0.0.1:8081/", "KINTONE_BASE_URL")
+            .unwrap();
+        assert_eq!(config.kintone.base_url, "http://127.0.0.1:8081");
+        let err = config
+            .set_base_url("http://evil.example", "KINTONE_BASE_URL")
+            .unwrap_err();
+        assert!(err.to_string().starts_with("KINTONE_BASE_URL: "), "{err}");
     }
 }

@@ -28,6 +28,14 @@ pub fn key_error(key: impl Into<String>, message: impl Into<String>) -> KeyError
     }
 }
 
+/// kintone app ids start at 1; kintone answers 0 with "must be greater than or equal to 1".
+pub fn check_app_id(key: String, app: u64) -> Result<(), KeyError> {
+    if app == 0 {
+        return Err(key_error(key, "must be a kintone app id (1 or more)"));
+    }
+    Ok(())
+}
+
 /// A Secrets Manager secret name or ARN.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SecretId(String);

@@ -38,18 +38,31 @@ pub(crate) fn build() -> Emulator {
         guest_space: None,
         fields: vec![
             Field::new("氏名", SingleLineText)
+                .label("お名前")
                 .required()
                 .max_length(100),
-            Field::new("メールアドレス", SingleLineText).required(),
-            Field::new("電話番号", SingleLineText),
-            Field::new("参加セッション", RadioButton).options(&["午前の部", "午後の部"]),
-            Field::new("参加人数", Number).range(Some(1.0), Some(10.0)),
-            Field::new("希望日", Date),
-            Field::new("質問", MultiLineText),
-            Field::new("同意", CheckBox).options(&["同意する"]),
-            Field::new("受付番号", SingleLineText).unique(),
-            Field::new("送信ID", SingleLineText).unique(),
-            Field::new("流入元", SingleLineText),
+            Field::new("メールアドレス", SingleLineText)
+                .label("メールアドレス")
+                .required(),
+            Field::new("電話番号", SingleLineText).label("電話番号"),
+            Field::new("参加セッション", RadioButton)
+                .label("参加セッション")
+                .options(&["午前の部", "午後の部"]),
+            Field::new("参加人数", Number)
+                .label("参加人数")
+                .range(Some(1.0), Some(10.0)),
+            Field::new("希望日", Date).label("希望日"),
+            Field::new("質問", MultiLineText).label("ご質問"),
+            Field::new("同意", CheckBox)
+                .label("個人情報の取り扱いへの同意")
+                .options(&["同意する"]),
+            Field::new("受付番号", SingleLineText)
+                .label("受付番号")
+                .unique(),
+            Field::new("送信ID", SingleLineText)
+                .label("送信ID")
+                .unique(),
+            Field::new("流入元", SingleLineText).label("流入元"),
         ],
     });
     emu.add_token(
@@ -67,14 +80,20 @@ pub(crate) fn build() -> Emulator {
         id: DEALS_APP,
         guest_space: None,
         fields: vec![
-            Field::new("担当ID", SingleLineText),
-            Field::new("担当名", SingleLineText),
-            Field::new("取引ID", SingleLineText).unique(),
-            Field::new("件名", SingleLineText),
-            Field::new("金額", Number),
-            Field::new("ステータス", DropDown).options(&STATUSES),
-            Field::new("公開", CheckBox).options(&["公開する"]),
-            Field::new("公開期限", Date),
+            Field::new("担当ID", SingleLineText).label("取引先ID"),
+            Field::new("担当名", SingleLineText).label("取引先名"),
+            Field::new("取引ID", SingleLineText)
+                .label("取引番号")
+                .unique(),
+            Field::new("件名", SingleLineText).label("件名"),
+            Field::new("金額", Number).label("金額（円）"),
+            Field::new("ステータス", DropDown)
+                .label("商談状況")
+                .options(&STATUSES),
+            Field::new("公開", CheckBox)
+                .label("公開")
+                .options(&["公開する"]),
+            Field::new("公開期限", Date).label("公開期限"),
         ],
     });
     emu.add_token(

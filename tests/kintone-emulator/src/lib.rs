@@ -1,6 +1,7 @@
 //! An in-memory emulator of the parts of Cybozu kintone's REST API that the relay uses:
-//! Add Record, Get Record, Get Records (with a strict query language), API-token
-//! authentication and permissions, guest-space paths, and switchable faults.
+//! Add Record, Get Record, Get Records (with a strict query language), Get Form Fields (for
+//! `relay check` and `relay init`), API-token authentication and permissions, guest-space
+//! paths, and switchable faults.
 //!
 //! Behaviour follows the team's kintone fact sheet (`kintone-api.md`); where it says
 //! UNCONFIRMED, the code says so too.
@@ -16,6 +17,7 @@ mod dates;
 mod demo;
 mod error;
 mod eval;
+mod form_fields;
 pub mod query;
 mod record;
 mod server;
@@ -74,6 +76,8 @@ impl FieldType {
 #[derive(Clone, Debug)]
 pub struct Field {
     pub code: String,
+    /// The field name people see (kintone's `label`); the code when not set.
+    pub label: Option<String>,
     pub field_type: FieldType,
     pub required: bool,
     /// "Prohibit duplicate values"; honoured for SINGLE_LINE_TEXT, NUMBER, LINK, DATE, DATETIME.
@@ -94,6 +98,7 @@ impl Field {
     pub fn new(code: &str, field_type: FieldType) -> Self {
         Self {
             code: code.to_owned(),
+            label: None,
             field_type,
             required: false,
             unique: false,
@@ -110,6 +115,12 @@ impl Field {
     /// Makes the field a lookup whose datasource app holds `keys`.
     pub fn lookup(mut self, keys: &[&str]) -> Self {
         self.lookup_source = Some(keys.iter().map(|k| (*k).to_owned()).collect());
+        self
+    }
+
+    /// The field name shown in kintone (`フィールド名`), such as "お名前".
+    pub fn label(mut self, label: &str) -> Self {
+        self.label = Some(label.to_owned());
         self
     }
 

@@ -16,7 +16,9 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use crate::error::{ApiError, Lang};
-use crate::{Emulator, Fault, LoggedRequest, Permission, State as EmuState, eval, query, record};
+use crate::{
+    Emulator, Fault, LoggedRequest, Permission, State as EmuState, eval, form_fields, query, record,
+};
 
 /// kintone's per-domain limit of concurrent requests.
 const CONCURRENCY_LIMIT: usize = 100;
@@ -218,6 +220,8 @@ fn api_tokens(headers: &HeaderMap) -> Vec<String> {
 enum Resource {
     Record,
     Records,
+    /// `app/form/fields.json`: the app's field settings.
+    FormFields,
 }
 
 /// `/k/v1/{resource}.json` or `/k/guest/{space}/v1/{resource}.json`, lower-case only.
@@ -236,6 +240,7 @@ fn route(path: &str) -> Option<(Option<u64>, Resource)> {
     let resource = match rest {
         "record.json" => Resource::Record,
         "records.json" => Resource::Records,
+        "app/form/fields.json" => Resource::FormFields,
         _ => return None,
     };
     Some((space, resource))
@@ -247,6 +252,7 @@ enum Endpoint {
     AddRecords,
     GetRecord,
     GetRecords,
+    GetFormFields,
 }
 
 /// `X-HTTP-Method-Override` is honoured only on POST, and only with an upper-case method.
@@ -274,6 +280,7 @@ fn dispatch(emu: &Emulator, parts: &Parts, bytes: &Bytes, lang: Lang) -> Reply {
         (Resource::Records, "POST") => Endpoint::AddRecords,
         (Resource::Record, "GET") => Endpoint::GetRecord,
         (Resource::Records, "GET") => Endpoint::GetRecords,
+        (Resource::FormFields, "GET") => Endpoint::GetFormFields,
         _ => return Reply::Text(501, "501: not emulated by kintone-emulator"),
     };
     match run(emu, parts, bytes, lang, space, endpoint) {
@@ -428,11 +435,13 @@ fn run(
         .find(|(app, _)| *app == app_id)
         .map(|(_, perms)| *perms)
         .ok_or_else(|| ApiError::token_wrong_app(lang, app_id))?;
-    let needed = match endpoint {
-        Endpoint::AddRecord | Endpoint::AddRecords => Permission::Add,
-        Endpoint::GetRecord | Endpoint::GetRecords => Permission::View,
+    // Any one of these permissions lets the token run the endpoint.
+    let needed: &[Permission] = match endpoint {
+        Endpoint::AddRecord | Endpoint::AddRecords => &[Permission::Add],
+        Endpoint::GetRecord | Endpoint::GetRecords => &[Permission::View],
+        Endpoint::GetFormFields => form_fields::PERMISSIONS,
     };
-    if !perms.contains(&needed) {
+    if !needed.iter().any(|permission| perms.contains(permission)) {
         return Err(ApiError::token_no_permission(lang));
     }
     match endpoint {
@@ -440,6 +449,7 @@ fn run(
         Endpoint::AddRecords => add_records(&mut state, app_id, &params, lang),
         Endpoint::GetRecord => get_record(&state, app_id, &params, lang),
         Endpoint::GetRecords => get_records(&state, app_id, &params, lang),
+        Endpoint::GetFormFields => form_fields::response(&state, app_id, lang),
     }
 }
 
@@ -643,6 +653,9 @@ mod tests {
     fn routes_are_lower_case_only() {
         assert!(route("/k/v1/record.json").is_some());
         assert!(route("/k/guest/7/v1/records.json") == Some((Some(7), Resource::Records)));
+        assert!(
+            route("/k/guest/7/v1/app/form/fields.json") == Some((Some(7), Resource::FormFields))
+        );
         for bad in [
             "/k/v1/Record.json",
             "/k/v1/record.JSON",
@@ -652,6 +665,8 @@ mod tests {
             "/k/guest//v1/record.json",
             "/k/v1/record.json/",
             "/k/v1/apps.json",
+            "/k/v1/app/form/Fields.json",
+            "/k/v1/preview/app/form/fields.json",
         ] {
             assert!(route(bad).is_none(), "{bad}");
         }

@@ -1197,6 +1197,118 @@ async fn request_log_records_everything() {
     assert!(emu.requests().is_empty());
 }
 
+// ---------------------------------------------------------------- Get Form Fields
+
+#[tokio::test]
+async fn form_fields_in_kintone_shape() {
+    let emu = emulator();
+    let a = send(
+        &emu,
+        request("GET", "/k/v1/app/form/fields.json?app=1", &[VIEW], None),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.header("content-type"), "application/json;charset=utf-8");
+    let body = a.json();
+    assert_eq!(body["revision"], "1");
+    let properties = body["properties"].as_object().expect("properties");
+    assert_eq!(properties.len(), 11, "every field of app 1");
+    assert_eq!(
+        properties["name"],
+        json!({
+            "type": "SINGLE_LINE_TEXT", "code": "name", "label": "name", "noLabel": false,
+            "required": true, "defaultValue": "", "unique": false, "minLength": "",
+            "maxLength": "5", "expression": "", "hideExpression": false
+        })
+    );
+    assert_eq!(properties["code"]["unique"], true);
+    assert_eq!(properties["src"]["defaultValue"], "web");
+    assert_eq!(
+        properties["drop"]["options"],
+        json!({"X": {"label": "X", "index": "0"}, "Y": {"label": "Y", "index": "1"}})
+    );
+    assert_eq!(properties["check"]["defaultValue"], json!([]));
+    assert_eq!(
+        (
+            &properties["count"]["minValue"],
+            &properties["count"]["maxValue"]
+        ),
+        (&json!("1"), &json!("10"))
+    );
+    assert_eq!(properties["memo"]["type"], "MULTI_LINE_TEXT");
+    assert!(properties["memo"].get("maxLength").is_none());
+    assert_eq!(properties["at"]["type"], "DATETIME");
+
+    // Reading the settings is no record read: an add-only token may do it too.
+    let a = send(
+        &emu,
+        request("GET", "/k/v1/app/form/fields.json?app=1", &[ADD], None),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    // With a JSON body, and as a POST overridden to GET.
+    let body = json!({"app": 1});
+    let a = send(
+        &emu,
+        request("GET", "/k/v1/app/form/fields.json", &[VIEW], Some(&body)),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let mut req = request("POST", "/k/v1/app/form/fields.json", &[VIEW], Some(&body));
+    req.headers_mut()
+        .insert("x-http-method-override", "GET".parse().expect("header"));
+    let a = send(&emu, req).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    // A plain POST would be Add Form Fields, which the emulator does not serve.
+    let a = send(
+        &emu,
+        request("POST", "/k/v1/app/form/fields.json", &[VIEW], Some(&body)),
+    )
+    .await;
+    assert_eq!(a.status, 501, "{}", a.text);
+}
+
+#[tokio::test]
+async fn form_fields_need_view_or_add() {
+    let emu = emulator();
+    emu.add_token("editOnly", 1, &[Permission::Edit, Permission::Delete]);
+    let get = |uri: &str, tokens: &[&str]| request("GET", uri, tokens, None);
+    let uri = "/k/v1/app/form/fields.json?app=1";
+    send(&emu, get(uri, &["editOnly"]))
+        .await
+        .assert_error(403, "GAIA_NO01");
+    send(&emu, get(uri, &[])).await.assert_error(401, "CB_AU01");
+    send(&emu, get(uri, &["nope"]))
+        .await
+        .assert_error(400, "GAIA_IA02");
+    send(&emu, get(uri, &[OTHER_APP]))
+        .await
+        .assert_error(403, "GAIA_AP15");
+    send(&emu, get("/k/v1/app/form/fields.json?app=99", &[VIEW]))
+        .await
+        .assert_error(404, "GAIA_AP01");
+    send(&emu, get("/k/v1/app/form/fields.json", &[VIEW]))
+        .await
+        .assert_error(400, "CB_VA01");
+    // Guest-space apps only through their guest path.
+    send(&emu, get("/k/v1/app/form/fields.json?app=3", &[GUEST]))
+        .await
+        .assert_error(400, "GAIA_IL23");
+    send(
+        &emu,
+        get("/k/guest/8/v1/app/form/fields.json?app=3", &[GUEST]),
+    )
+    .await
+    .assert_error(403, "CB_NO02");
+    let a = send(
+        &emu,
+        get("/k/guest/9/v1/app/form/fields.json?app=3", &[GUEST]),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json()["properties"]["t"]["type"], "SINGLE_LINE_TEXT");
+}
+
 // ---------------------------------------------------------------- demo and serve
 
 #[tokio::test]
@@ -1231,6 +1343,17 @@ async fn demo_data_set() {
         "some P-001 deals are hidden or expired"
     );
     assert_eq!(a.json()["records"][0]["担当名"]["value"], "山田商事");
+    let fields = send(
+        &emu,
+        request(
+            "GET",
+            "/k/v1/app/form/fields.json?app=12",
+            &["demoSeminarAddToken000000000000000000000"],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(fields.json()["properties"]["氏名"]["label"], "お名前");
 
     let seminar = json!({"app": 12, "record": {
         "氏名": {"value": "山田 太郎"}, "メールアドレス": {"value": "taro@example.com"},
