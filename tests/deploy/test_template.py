@@ -9,7 +9,7 @@ The rules, for every AWS::Serverless::Function in template.yaml:
   - its permissions come only from its own AWS::IAM::Role's inline policies (no SAM `Policies`,
     no managed policies, no separate policy resources, no role shared with another function);
   - those policies allow `secretsmanager:GetSecretValue` on exactly the secrets the function
-    reads according to `relay-check --format json` (the same list the functions warm at init:
+    reads according to `relay check --offline --format json` (the same list the functions warm at init:
     its tables' `token_secret`s plus [kintone] basic_auth_secret), each as one exact ARN
     (`...:secret:${SecretNamePrefix}<rest>-??????`, the prefix taken at its default), and
     `logs:CreateLogStream`/`logs:PutLogEvents` on its own log group; nothing else;
@@ -181,23 +181,28 @@ def getatt_arn_target(value):
 
 
 def relay_check(relay_path: Path) -> tuple[dict | None, str]:
-    """What relay-check (the functions' own parser) says each function serves and reads."""
+    """What `relay check --offline` (the functions' own parser) says each function serves and reads."""
     result = subprocess.run(
-        ["cargo", "run", "--quiet", "--locked", "-p", "relay-check", "--", "--format", "json", str(relay_path)],
+        ["cargo", "run", "--quiet", "--locked", "-p", "relay-cli", "--",
+         "check", "--offline", "--format", "json", "--config", str(relay_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
-    if result.returncode != 0:
-        return None, result.stderr.strip()
-    return json.loads(result.stdout), ""
+    try:
+        checked = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        return None, (result.stderr or result.stdout).strip()
+    if result.returncode != 0 or not checked.get("valid"):
+        return None, checked.get("error") or result.stderr.strip()
+    return checked, ""
 
 
 def needed_secrets(relay_path: Path) -> tuple[dict[str, set[str]], list[str]]:
-    """The secret names each binary reads: relay-check's list, the one the functions warm."""
+    """The secret names each binary reads: relay check's list, the one the functions warm."""
     checked, error = relay_check(relay_path)
     if checked is None:
-        return {binary: set() for binary in SERVES}, [f"relay-check: {error}"]
+        return {binary: set() for binary in SERVES}, [f"relay check: {error}"]
     problems = []
     needed = {binary: set(checked["functions"].get(binary, {}).get("reads", [])) for binary in SERVES}
     basic = checked.get("basic_auth_secret")

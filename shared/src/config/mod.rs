@@ -141,7 +141,7 @@ impl Config {
     }
 
     /// The secrets `function` reads: the token of everything it serves and the domain's Basic
-    /// auth, each once. Start-up warming, `relay-check` and the template's grants all use this.
+    /// auth, each once. Start-up warming, `relay check` and the template's grants all use this.
     pub fn secrets_read_by(&self, function: Function) -> BTreeSet<&SecretId> {
         let tokens: Vec<&SecretId> = match function {
             Function::Submit => self

@@ -75,7 +75,7 @@ pub fn served_text(served: &[Served]) -> String {
         .collect()
 }
 
-/// `{"submit": {"serves": [...], "reads": [...]}, ...}`, as relay-check prints it.
+/// `{"submit": {"serves": [...], "reads": [...]}, ...}`, the list tests/deploy checks the grants against.
 pub fn served_json(served: &[Served]) -> Value {
     let functions: serde_json::Map<String, Value> = served
         .iter()
