@@ -249,6 +249,7 @@ fn render(
                     "kintone": config.kintone.base_url,
                     "functions": offline::served_json(&served),
                     "basic_auth_secret": basic_auth,
+                    "limits_key_secret": config.limits.as_ref().map(|limits| limits.key_secret.as_str()),
                     "findings": findings.findings,
                     "unchecked": findings.unchecked,
                     "summary": {
