@@ -61,17 +61,43 @@ PY
 # (moto, after start_moto); the tokens are the kintone emulator's --demo ones.
 put_demo_secrets() {
   .venv/bin/python - <<'PY'
+import secrets
 import boto3
 sm = boto3.client("secretsmanager")
 for name, token in {
     "kintone-relay/seminar-add": "demoSeminarAddToken000000000000000000000",
     "kintone-relay/deals-view": "demoDealsViewToken0000000000000000000000",
+    # relay.toml [limits] key_secret: any random string (template.yaml generates the real one).
+    "kintone-relay/limits-key": secrets.token_hex(32),
 }.items():
     try:
         sm.create_secret(Name=name, SecretString=token)
     except sm.exceptions.ResourceExistsException:
         sm.put_secret_value(SecretId=name, SecretString=token)
 PY
+}
+
+# Creates the submission queue and its dead-letter queue in the SQS the environment points at
+# (moto, after start_moto), redriven after 5 receives as template.yaml's default, with a short
+# visibility timeout so that a batch deliver could not add comes back within seconds, and
+# exports RELAY_QUEUE_URL and RELAY_DEAD_LETTER_QUEUE_URL.
+create_dev_queues() {
+  local urls
+  urls=$(.venv/bin/python - <<'PY'
+import json
+import boto3
+sqs = boto3.client("sqs")
+dead = sqs.create_queue(QueueName="relay-dead-letters")["QueueUrl"]
+dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+queue = sqs.create_queue(QueueName="relay-submissions", Attributes={
+    "VisibilityTimeout": "5",
+    "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": "5"}),
+})["QueueUrl"]
+print(queue, dead)
+PY
+  )
+  read -r RELAY_QUEUE_URL RELAY_DEAD_LETTER_QUEUE_URL <<<"$urls"
+  export RELAY_QUEUE_URL RELAY_DEAD_LETTER_QUEUE_URL
 }
 
 # Writes to $1 the tests' own config (tests/fixtures: the seminar form and the deals lookup),
