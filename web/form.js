@@ -80,6 +80,43 @@ async function load(name) {
   render(name, description);
 }
 
+/**
+ * The captcha providers' widget scripts, loaded only for a form whose description has
+ * `captcha`. All three render explicitly into an element, call `callback` with a single-use
+ * token, and have `reset(widgetId)`. A site that sets a Content-Security-Policy must allow the
+ * provider's origins in script-src and frame-src.
+ */
+const CAPTCHA_PROVIDERS = {
+  turnstile: { script: "https://challenges.cloudflare.com/turnstile/v0/api.js", global: "turnstile" },
+  recaptcha: { script: "https://www.google.com/recaptcha/api.js", global: "grecaptcha" },
+  hcaptcha: { script: "https://js.hcaptcha.com/1/api.js", global: "hcaptcha" },
+};
+
+/** Shows the provider's widget in `container`; returns `{token(), reset()}`. */
+function renderCaptcha(captcha, container) {
+  const provider = CAPTCHA_PROVIDERS[captcha.provider];
+  let token = "";
+  let widget = null;
+  if (!provider) return { token: () => "", reset() {} };
+  const ready = `relayCaptchaReady${Math.random().toString(36).slice(2)}`;
+  window[ready] = () => {
+    widget = window[provider.global].render(container, {
+      sitekey: captcha.site_key,
+      callback: (value) => { token = value; },
+      "expired-callback": () => { token = ""; },
+    });
+  };
+  const script = el("script", { src: `${provider.script}?render=explicit&onload=${ready}`, async: true });
+  document.head.append(script);
+  return {
+    token: () => token,
+    reset() {
+      token = "";
+      if (widget !== null) window[provider.global].reset(widget);
+    },
+  };
+}
+
 /** One input's label, help, error and control(s); registers it in `fields`. */
 function renderField(field, fields) {
   const id = `field-${field.name}`;
@@ -176,12 +213,15 @@ function render(name, description) {
   const buttonText = bind(el("span"), UI.send);
   const button = el("button", { type: "submit", class: "primary" }, buttonText);
   // POST, so that nothing typed can ever land in the address if the script did not run.
+  const captchaBox = el("div", { class: "captcha" });
   const form = el("form", { method: "post", novalidate: true, "aria-describedby": "required-note" },
     ...description.fields.map((field) => renderField(field, fields)),
+    ...(description.captcha ? [captchaBox] : []),
     el("div", { class: "actions" }, button));
   const done = el("section", { class: "done", hidden: true, "aria-labelledby": "done-title" });
   page.replaceChildren(note, problems, form, status, done);
 
+  const captcha = description.captcha ? renderCaptcha(description.captcha, captchaBox) : null;
   let key = newKey();
   // The description's stamp (a form with min_fill_seconds): the time the page was given.
   let stamp = description.stamp;
@@ -201,7 +241,11 @@ function render(name, description) {
     say(problems, "");
     const body = Object.fromEntries([...fields].map(([input, field]) => [input, field.read()]));
     const send = () => postWithRetry(endpoint("forms", name), body,
-      { "Idempotency-Key": key, ...(stamp ? { "X-Relay-Stamp": stamp } : {}) },
+      {
+        "Idempotency-Key": key,
+        ...(stamp ? { "X-Relay-Stamp": stamp } : {}),
+        ...(captcha ? { "X-Captcha-Token": captcha.token() } : {}),
+      },
       (seconds) => {
         say(status, pick(UI.busy, seconds));
         return (left) => bind(buttonText, UI.waiting, { n: left });
@@ -219,6 +263,10 @@ function render(name, description) {
         showReceipt(reply.receipt);
       } else if (code === 400 && reply?.error?.code === "invalid_input") {
         showFieldErrors(problems, reply.error, fields, labelOf);
+      } else if (code === 400 && reply?.error?.code === "captcha_failed") {
+        // The provider's tokens are single-use: a fresh check for the next try.
+        captcha?.reset();
+        say(problems, reply.error.message);
       } else if (code === 429 && reply?.error?.code === "too_many_attempts") {
         say(problems, reply.error.message);
       } else if (code === 429 || code === 503) {
@@ -254,6 +302,7 @@ function render(name, description) {
     again.addEventListener("click", () => {
       fields.forEach((field) => field.reset());
       key = newKey(); // a new application
+      captcha?.reset();
       done.hidden = true;
       done.replaceChildren();
       note.hidden = false;

@@ -2,6 +2,7 @@
 //! HTTP edge over it ([`http`]), which is the only module that speaks HTTP.
 
 // The core.
+pub mod captcha;
 pub mod config;
 pub mod input;
 pub mod kintone;

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::captcha::{CaptchaVerifier, VERIFY_URL_VARIABLE as CAPTCHA_VERIFY_URL_VARIABLE};
 use crate::config::{Config, ConfigError, Function, SecretId};
 use crate::kintone::{Credentials, KintoneClient, KintoneError};
 use crate::limits::Limiter;
@@ -13,7 +14,7 @@ use crate::secrets::{SecretError, SecretStore};
 pub enum StartupError {
     #[error("configuration error: {0}")]
     Config(#[from] ConfigError),
-    #[error("cannot build the kintone HTTP client: {0}")]
+    #[error("cannot build an HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
     #[error("{variable} is not set, but {what}")]
     MissingEnvironment {
@@ -101,6 +102,8 @@ pub struct Relay {
     pub queue: Option<SubmissionQueue>,
     /// The attempt counters, when relay.toml has `[limits]`.
     pub limits: Option<Limiter>,
+    /// Asks the captcha providers, when a form has a captcha.
+    pub captcha: Option<CaptchaVerifier>,
 }
 
 /// The attempt counters' DynamoDB table (`RELAY_LIMITS_TABLE`).
@@ -134,7 +137,14 @@ impl Relay {
             kintone,
             queue: None,
             limits: None,
+            captcha: None,
         }
+    }
+
+    /// The same relay, checking the forms' captchas with `verifier`.
+    pub fn with_captcha(mut self, verifier: CaptchaVerifier) -> Self {
+        self.captcha = Some(verifier);
+        self
     }
 
     /// The same relay, counting attempts in `limiter`.
@@ -165,6 +175,8 @@ impl Relay {
         let kintone = KintoneClient::new(&config.kintone)?;
         let queues = function == Function::Submit && config.queued_forms().next().is_some();
         let counts = function != Function::Deliver && config.limits.is_some();
+        let captchas =
+            function == Function::Submit && config.forms.values().any(|f| f.captcha.is_some());
         let mut relay = Relay::new(config, secrets, kintone);
         if queues {
             let url = std::env::var(QUEUE_URL_VARIABLE).map_err(|_| {
@@ -183,6 +195,10 @@ impl Relay {
                 }
             })?;
             relay = relay.with_limits(Limiter::new(aws_sdk_dynamodb::Client::new(&aws), table));
+        }
+        if captchas {
+            let url_override = std::env::var(CAPTCHA_VERIFY_URL_VARIABLE).ok();
+            relay = relay.with_captcha(CaptchaVerifier::new(url_override)?);
         }
         if warm_at_init() {
             relay.warm(function).await;
@@ -204,10 +220,17 @@ impl Relay {
             // One after another, so the second reuses the connection the first opened.
             for secret_id in self.config.secrets_read_by(function) {
                 let limits_key = self.config.limits.as_ref().map(|l| &l.key_secret);
+                let is_captcha_secret = self.config.forms.values().any(|form| {
+                    form.captcha
+                        .as_ref()
+                        .is_some_and(|c| &c.secret == secret_id)
+                });
                 let read = if Some(secret_id) == basic_auth {
                     self.secrets.basic_auth(secret_id).await.is_ok()
                 } else if Some(secret_id) == limits_key {
                     self.secrets.hash_key(secret_id).await.is_ok()
+                } else if is_captcha_secret {
+                    self.secrets.captcha_secret(secret_id).await.is_ok()
                 } else {
                     self.secrets.token(secret_id).await.is_ok()
                 };

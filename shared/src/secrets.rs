@@ -89,6 +89,22 @@ impl fmt::Debug for HashKey {
     }
 }
 
+/// A captcha provider's secret key (a form's `captcha.secret`). Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaptchaSecret(String);
+
+impl CaptchaSecret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CaptchaSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CaptchaSecret(***)")
+    }
+}
+
 /// The domain's Basic authentication, from a secret holding `{"username","password"}`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct BasicAuth {
@@ -215,6 +231,20 @@ impl SecretStore {
             });
         }
         Ok(HashKey::new(key.as_bytes()))
+    }
+
+    /// A captcha provider's secret key, held as a plain string.
+    pub async fn captcha_secret(&self, secret_id: &SecretId) -> Result<CaptchaSecret, SecretError> {
+        let secret_id = secret_id.as_str();
+        let raw = self.value(secret_id, None).await?;
+        let key = raw.trim();
+        if key.is_empty() {
+            return Err(SecretError::Unusable {
+                secret_id: secret_id.to_owned(),
+                detail: "the captcha secret key is empty".into(),
+            });
+        }
+        Ok(CaptchaSecret(key.to_owned()))
     }
 
     pub async fn basic_auth(&self, secret_id: &SecretId) -> Result<BasicAuth, SecretError> {

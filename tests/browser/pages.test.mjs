@@ -296,6 +296,61 @@ test("while kintone is busy the page shows the receipt at once, and the record a
   await close();
 });
 
+test("a form with a captcha shows the provider's widget and sends its token; a refused token asks for a new one", async () => {
+  // The relay's side (siteverify) is tested in tests/e2e/tests/captcha.rs; here the description
+  // gains a captcha and the provider's script is a stand-in that renders and answers at once.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "ja-JP" });
+  const page = await context.newPage();
+  await page.route("**/forms/seminar", async (route) => {
+    if (route.request().method() !== "GET") return route.continue();
+    const response = await route.fetch();
+    const description = await response.json();
+    description.captcha = { provider: "turnstile", site_key: "0x4AAAAAAAsite-key" };
+    await route.fulfill({ response, json: description });
+  });
+  await page.route("https://challenges.cloudflare.com/**", (route) => {
+    const onload = new URL(route.request().url()).searchParams.get("onload");
+    route.fulfill({
+      contentType: "text/javascript",
+      // The person passes the check at once, and again after each reset.
+      body: `window.turnstile = { renders: [], resets: 0, options: null,
+        render(el, options) { this.renders.push(options.sitekey); this.options = options;
+          el.textContent = "captcha"; options.callback("first-token"); return 1; },
+        reset() { this.resets += 1; this.options.callback("token-after-reset-" + this.resets); } };
+        window[${JSON.stringify(onload)}]();`,
+    });
+  });
+  const posted = [];
+  let refuseNext = true;
+  await page.route("**/forms/seminar", async (route) => {
+    if (route.request().method() !== "POST") return route.fallback();
+    posted.push(route.request().headers()["x-captcha-token"]);
+    if (refuseNext) {
+      refuseNext = false;
+      return route.fulfill({
+        status: 400,
+        headers: { "Access-Control-Allow-Origin": new URL(WEB).origin },
+        json: { error: { code: "captcha_failed", message: "ロボットでないことの確認ができませんでした。確認をやり直してから、もう一度送信してください。" } },
+      });
+    }
+    return route.fallback();
+  });
+  await page.goto(`${WEB}/form.html?form=seminar`);
+  await page.locator(".captcha").filter({ hasText: "captcha" }).waitFor();
+  assert.deepEqual(await page.evaluate(() => window.turnstile.renders), ["0x4AAAAAAAsite-key"]);
+  const name = unique("確認 五郎");
+  await fillValid(page, name);
+  await submitButton(page).click();
+  await page.getByRole("alert").filter({ hasText: "確認をやり直して" }).waitFor();
+  assert.equal(await page.evaluate(() => window.turnstile.resets), 1, "a refused token resets the widget");
+  assert.equal((await recordsNamed(name)).length, 0);
+  await submitButton(page).click();
+  assert.match((await page.locator("#receipt").textContent()).trim(), RECEIPT);
+  assert.deepEqual(posted, ["first-token", "token-after-reset-1"], "the widget's token goes along, a fresh one each time");
+  assert.equal((await recordsNamed(name)).length, 1);
+  await context.close();
+});
+
 test("an answer lost on the way, then sent again, still makes exactly one record", async () => {
   const { page, seen, close } = await open("form.html?form=seminar");
   const name = unique("消失 四郎");

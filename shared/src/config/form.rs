@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::raw::{RawField, RawForm, Spelled};
+use super::raw::{RawCaptcha, RawField, RawForm, Spelled};
 use super::values::{
-    Access, Allowance, KeyError, Ordered, Wording, check_app_id, is_plain_name, key_error,
+    Access, Allowance, KeyError, Ordered, SecretId, Wording, check_app_id, is_plain_name, key_error,
 };
 use crate::input::Decimal;
 use crate::query::FieldCode;
@@ -31,6 +31,8 @@ pub struct Form {
     pub honeypot: Option<String>,
     /// Posts sooner than this after the page fetched the form's description are refused.
     pub min_fill: Option<std::time::Duration>,
+    /// A captcha every post must pass, verified with its provider.
+    pub captcha: Option<Captcha>,
     pub fixed: BTreeMap<FieldCode, String>,
     /// Input name -> field, in the order relay.toml declares them.
     pub fields: Ordered<Field>,
@@ -43,6 +45,69 @@ impl Form {
             .iter()
             .find(|(_, field)| field.kintone.as_str() == code)
             .map(|(input, _)| input.as_str())
+    }
+}
+
+/// A captcha on a form: the page shows the provider's widget with `site_key`, and the relay
+/// checks the widget's token at the provider with the secret key in `secret`.
+#[derive(Debug, Clone)]
+pub struct Captcha {
+    pub provider: CaptchaProvider,
+    pub secret: SecretId,
+    pub site_key: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptchaProvider {
+    Turnstile,
+    Recaptcha,
+    Hcaptcha,
+}
+
+impl CaptchaProvider {
+    /// The provider's documented server-side verification endpoint.
+    pub fn verify_url(self) -> &'static str {
+        match self {
+            CaptchaProvider::Turnstile => {
+                "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+            }
+            CaptchaProvider::Recaptcha => "https://www.google.com/recaptcha/api/siteverify",
+            CaptchaProvider::Hcaptcha => "https://api.hcaptcha.com/siteverify",
+        }
+    }
+}
+
+impl RawCaptcha {
+    fn check(self, key: &str) -> Result<Captcha, KeyError> {
+        let provider = match self.provider {
+            Spelled::Known(provider) => provider,
+            Spelled::Unknown { text, .. } => {
+                return Err(key_error(
+                    format!("{key}.provider"),
+                    format!("unknown provider \"{text}\": turnstile, recaptcha or hcaptcha"),
+                ));
+            }
+        };
+        let secret =
+            SecretId::parse(&self.secret).map_err(|m| key_error(format!("{key}.secret"), m))?;
+        // The site key goes into the page as an attribute: keep it to the providers' alphabet.
+        let site_key_ok = (1..=200).contains(&self.site_key.len())
+            && self
+                .site_key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !site_key_ok {
+            return Err(key_error(
+                format!("{key}.site_key"),
+                "must be the provider's public site key (letters, digits, '-' and '_')",
+            ));
+        }
+        Ok(Captcha {
+            provider,
+            secret,
+            site_key: self.site_key,
+        })
     }
 }
 
@@ -231,6 +296,10 @@ impl RawForm {
                 ));
             }
         };
+        let captcha = self
+            .captcha
+            .map(|captcha| captcha.check(&at("captcha")))
+            .transpose()?;
         Ok(Form {
             name: name.to_owned(),
             title: Wording::from_raw(self.title, name),
@@ -242,6 +311,7 @@ impl RawForm {
             submissions_per_ip,
             honeypot: self.honeypot,
             min_fill,
+            captcha,
             fixed,
             fields,
         })

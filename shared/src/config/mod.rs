@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-pub use form::{Delivery, Field, FieldKind, FieldType, Form};
+pub use form::{Captcha, CaptchaProvider, Delivery, Field, FieldKind, FieldType, Form};
 pub use lookup::{Expiry, ExpiryKind, Lookup, MatchField, MatchKind, Output, OutputShape};
 pub use values::{Access, Allowance, IpRange, Ordered, Origin, SecretId, Wording};
 
@@ -140,8 +140,9 @@ impl Config {
         Ok(())
     }
 
-    /// The secrets `function` reads: the token of everything it serves and the domain's Basic
-    /// auth, each once. Start-up warming, `relay check` and the template's grants all use this.
+    /// The secrets `function` reads: the token of everything it serves, the domain's Basic
+    /// auth, the limits key and the forms' captcha secret keys, each once. Start-up warming,
+    /// `relay check` and the template's grants all use this.
     pub fn secrets_read_by(&self, function: Function) -> BTreeSet<&SecretId> {
         let tokens: Vec<&SecretId> = match function {
             Function::Submit => self
@@ -168,10 +169,16 @@ impl Config {
             }
             Function::Deliver => None,
         };
+        let captcha_secrets = self
+            .forms
+            .values()
+            .filter(|_| function == Function::Submit)
+            .filter_map(|form| form.captcha.as_ref().map(|captcha| &captcha.secret));
         tokens
             .into_iter()
             .chain(self.kintone.basic_auth_secret.as_ref())
             .chain(limits_key)
+            .chain(captcha_secrets)
             .collect()
     }
 

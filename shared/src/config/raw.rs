@@ -138,6 +138,17 @@ pub struct RawAccess<'a> {
     pub max_body_bytes: Option<usize>,
 }
 
+/// `captcha = { provider, secret, site_key }` on a form.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCaptcha {
+    pub provider: Spelled<super::form::CaptchaProvider>,
+    /// The secret holding the provider's secret key.
+    pub secret: String,
+    /// The provider's public site key, which the page needs to show the widget.
+    pub site_key: String,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawForm {
@@ -160,6 +171,8 @@ pub struct RawForm {
     pub honeypot: Option<String>,
     /// The fewest seconds a person takes to fill the form in; faster posts are refused.
     pub min_fill_seconds: Option<u64>,
+    /// A captcha the page shows and the relay verifies with the provider.
+    pub captcha: Option<RawCaptcha>,
     #[serde(default)]
     pub fixed: BTreeMap<String, String>,
     pub max_body_bytes: Option<usize>,

@@ -60,7 +60,13 @@ pub fn form(form: &Form) -> Value {
             "max_length": 200,
         }));
     }
-    json!({ "form": form.name, "title": form.title, "fields": fields })
+    let mut description = json!({ "form": form.name, "title": form.title, "fields": fields });
+    // The site key is public: the page needs it to show the provider's widget.
+    if let Some(captcha) = &form.captcha {
+        description["captcha"] =
+            json!({ "provider": captcha.provider, "site_key": captcha.site_key });
+    }
+    description
 }
 
 pub fn lookup(lookup: &Lookup) -> Value {

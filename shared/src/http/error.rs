@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use lambda_http::http::StatusCode;
 
+use crate::captcha::CaptchaError;
 use crate::input::{BodyError, FieldErrors};
 use crate::lookup::LookupError;
+use crate::secrets::SecretError;
 use crate::submit::{DeliveryError, TooManySubmissions};
 
 #[derive(Debug)]
@@ -33,6 +35,8 @@ pub enum ApiError {
     InvalidIdempotencyKey,
     /// `X-Relay-Stamp` missing, forged or older than a day: fetch the description again.
     InvalidStamp,
+    /// The form's captcha token is missing or the provider did not accept it.
+    CaptchaFailed,
     /// Posted faster than a person fills the form in; `Retry-After` says how much sooner.
     TooFast {
         retry_after: Duration,
@@ -57,7 +61,8 @@ impl ApiError {
             ApiError::InvalidBody(_)
             | ApiError::InvalidInput(_)
             | ApiError::InvalidIdempotencyKey
-            | ApiError::InvalidStamp => StatusCode::BAD_REQUEST,
+            | ApiError::InvalidStamp
+            | ApiError::CaptchaFailed => StatusCode::BAD_REQUEST,
             ApiError::TooFast { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Misconfigured | ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -78,6 +83,7 @@ impl ApiError {
             ApiError::InvalidInput(_) => "invalid_input",
             ApiError::InvalidIdempotencyKey => "invalid_idempotency_key",
             ApiError::InvalidStamp => "invalid_stamp",
+            ApiError::CaptchaFailed => "captcha_failed",
             ApiError::TooFast { .. } => "too_fast",
             ApiError::Unavailable { .. } => "unavailable",
             ApiError::Misconfigured => "misconfigured",
@@ -112,6 +118,32 @@ impl From<TooManySubmissions> for ApiError {
     fn from(refusal: TooManySubmissions) -> Self {
         ApiError::TooManyAttempts {
             retry_after: refusal.retry_after,
+        }
+    }
+}
+
+impl From<CaptchaError> for ApiError {
+    fn from(error: CaptchaError) -> Self {
+        match error {
+            CaptchaError::Missing | CaptchaError::Rejected { .. } => ApiError::CaptchaFailed,
+            CaptchaError::Unreachable(_) => {
+                tracing::error!(%error, "captcha not verified");
+                ApiError::Unavailable {
+                    retry_after: Duration::from_secs(5),
+                }
+            }
+            CaptchaError::Secret(SecretError::Unavailable { .. }) => {
+                tracing::error!(%error, "captcha not verified");
+                ApiError::Unavailable {
+                    retry_after: Duration::from_secs(5),
+                }
+            }
+            CaptchaError::SecretRefused { .. }
+            | CaptchaError::NoVerifier
+            | CaptchaError::Secret(SecretError::Unusable { .. }) => {
+                tracing::error!(%error, "captcha not verified");
+                ApiError::Misconfigured
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ use lambda_http::http::StatusCode;
 use serde_json::json;
 
 use super::{Answer, ApiError, Outcome, ResponseContext, answer, header_str, json_body};
+use crate::captcha;
 use crate::config::Form;
 use crate::input::Inputs;
 use crate::relay::Relay;
@@ -36,6 +37,11 @@ pub async fn submit(
     let idempotency_key = idempotency_key(form, request)?;
     let inputs = Inputs::parse(body)?;
     let validated = validate(form, &inputs)?;
+    // After validation: a provider's token is single-use, so a post with a typo keeps it.
+    if let (Validated::Person(_), Some(captcha)) = (&validated, &form.captcha) {
+        let token = header_str(request, "x-captcha-token");
+        captcha::verify(relay, captcha, token, super::source_ip(request)).await?;
+    }
     let receipt = Receipt::for_submission(&form.name, idempotency_key.as_ref()).map_err(|err| {
         tracing::error!(error = %err, "no randomness for a receipt");
         ApiError::Internal

@@ -91,6 +91,10 @@ impl Message for ApiError {
                 "フォームの有効期限が切れました。ページを読み込み直してください。",
                 "This form has expired. Please reload the page.",
             ),
+            ApiError::CaptchaFailed => fixed(
+                "ロボットでないことの確認ができませんでした。確認をやり直してから、もう一度送信してください。",
+                "We could not confirm that you are not a robot. Please complete the check again and resend.",
+            ),
             ApiError::TooFast { .. } => fixed(
                 "送信が早すぎます。数秒後にもう一度送信してください。",
                 "That was too fast. Please send again in a few seconds.",
@@ -312,6 +316,7 @@ mod tests {
             ApiError::InvalidInput(Default::default()),
             ApiError::InvalidIdempotencyKey,
             ApiError::InvalidStamp,
+            ApiError::CaptchaFailed,
             ApiError::TooFast {
                 retry_after: Duration::from_secs(1),
             },
@@ -336,6 +341,7 @@ mod tests {
                 | ApiError::InvalidInput(_)
                 | ApiError::InvalidIdempotencyKey
                 | ApiError::InvalidStamp
+                | ApiError::CaptchaFailed
                 | ApiError::TooFast { .. }
                 | ApiError::Unavailable { .. }
                 | ApiError::Misconfigured
