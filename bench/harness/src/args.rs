@@ -31,6 +31,10 @@ pub struct Settings {
     pub memory_mb: u32,
     /// Extra environment for every instance (`--env NAME=VALUE`), for experiments.
     pub env: Vec<(String, String)>,
+    /// Queued submissions `deliver` drains per instance, after a warm-up batch.
+    pub deliver_records: usize,
+    /// Messages per SQS event: the template's `DeliverBatchSize` default.
+    pub deliver_batch: usize,
 }
 
 impl Settings {
@@ -39,6 +43,11 @@ impl Settings {
         self.only
             .as_deref()
             .is_none_or(|only| only == function.name())
+    }
+
+    /// Whether `--only` leaves the deliver drain in.
+    pub fn runs_deliver(&self) -> bool {
+        self.only.as_deref().is_none_or(|only| only == "deliver")
     }
 
     /// Whether `--variants` leaves this implementation in.
@@ -70,8 +79,10 @@ fn usage() -> ! {
          \x20      [--memory-mb MB]   the function's memory size (128): also sets the CPU share of the\n\
          \x20                         cold starts measured under a cgroup quota (root only)\n\
          \x20      [--command TEXT]   the command line to record in the results\n\
+         \x20      [--deliver-records N] [--deliver-batch N]   queued submissions deliver drains per\n\
+         \x20                         instance (1000) and messages per SQS event (100, the template's)\n\
          for profiling and experiments:\n\
-         \x20      [--only submit|lookup] [--variants rust,rust_lazy,rust_noop,node,node_noop,direct]\n\
+         \x20      [--only submit|lookup|deliver] [--variants rust,rust_lazy,rust_noop,node,node_noop,direct]\n\
          \x20      [--wrap 'perf record -g --'] [--env NAME=VALUE]... [--trace]\n\
          AWS_ENDPOINT_URL_SECRETS_MANAGER must point at a Secrets Manager (moto) holding the demo tokens;\n\
          scripts/bench sets everything up."
@@ -101,6 +112,8 @@ pub fn parse() -> Settings {
     let mut trace = false;
     let mut memory_mb = 128;
     let mut env = Vec::new();
+    let mut deliver_records = 1000;
+    let mut deliver_batch = 100;
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| usage());
         match arg.as_str() {
@@ -126,6 +139,21 @@ pub fn parse() -> Settings {
                     .parse()
                     .ok()
                     .filter(|mb| *mb > 0)
+                    .unwrap_or_else(|| usage())
+            }
+            "--deliver-records" => {
+                deliver_records = value()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .unwrap_or_else(|| usage())
+            }
+            // What template.yaml's DeliverBatchSize allows.
+            "--deliver-batch" => {
+                deliver_batch = value()
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
                     .unwrap_or_else(|| usage())
             }
             "--env" => {
@@ -173,5 +201,7 @@ pub fn parse() -> Settings {
         trace,
         memory_mb,
         env,
+        deliver_records,
+        deliver_batch,
     }
 }

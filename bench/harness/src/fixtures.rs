@@ -25,6 +25,7 @@ fn event_file(function: Function) -> &'static str {
 }
 
 // The apps, tokens and form of the shipped relay.toml and of the emulator's --demo data.
+pub const SEMINAR_FORM: &str = "seminar";
 const SEMINAR_APP: u64 = 12;
 const SEMINAR_ADD_TOKEN: &str = "demoSeminarAddToken000000000000000000000";
 const DEALS_APP: u64 = 34;
@@ -75,6 +76,26 @@ impl Fixtures {
             Function::Submit => &self.submit,
             Function::Lookup => &self.lookup,
         }
+    }
+
+    /// The SQS message body `submit` would queue for its event: the relay's `Submission` as
+    /// JSON (form, app, the record with its receipt, the receipt, no idempotency key), the
+    /// receipt distinct for each `n`. What `deliver` reads off the queue.
+    pub fn queued_submission(&self, n: usize) -> String {
+        let receipt = bench_receipt(n);
+        let mut record = match self.submit.direct_body.get("record") {
+            Some(Value::Object(record)) => record.clone(),
+            _ => Map::new(),
+        };
+        record.insert(SEMINAR_RECEIPT_FIELD.into(), json!({ "value": receipt }));
+        json!({
+            "form": SEMINAR_FORM,
+            "app": SEMINAR_APP,
+            "record": record,
+            "receipt": receipt,
+            "idempotency_key": null,
+        })
+        .to_string()
     }
 }
 
@@ -266,6 +287,20 @@ mod tests {
         assert!(query.contains("担当ID = \"P-001\""), "{query}");
         assert!(query.contains("担当名 = \"山田商事\""), "{query}");
         assert!(query.contains("取引ID = \"D-1001\""), "{query}");
+    }
+
+    #[test]
+    fn queued_submissions_carry_the_record_and_distinct_receipts() {
+        let fixtures = Fixtures::load().unwrap();
+        let first: Value = serde_json::from_str(&fixtures.queued_submission(1)).unwrap();
+        let second: Value = serde_json::from_str(&fixtures.queued_submission(2)).unwrap();
+        assert_eq!(first["form"], "seminar");
+        assert_eq!(first["app"], 12);
+        assert_eq!(first["record"]["氏名"]["value"], "山田 太郎");
+        assert_eq!(first["receipt"], "BNCH-0000-0000-0000-0001");
+        assert_eq!(first["record"]["受付番号"]["value"], first["receipt"]);
+        assert!(first["idempotency_key"].is_null());
+        assert_ne!(first["receipt"], second["receipt"]);
     }
 
     #[test]

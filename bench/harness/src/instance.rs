@@ -79,17 +79,19 @@ pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The process of one instance, with a cleared environment plus what Lambda sets.
+/// The process of one instance of the function `name` (its binary's name), with a cleared
+/// environment plus what Lambda sets, then `extra`.
 fn command(
     s: &Settings,
     variant: Variant,
-    function: Function,
+    name: &str,
+    extra: &[(&str, String)],
     api: &RuntimeApi,
     kintone: &Proxy,
     moto: &Proxy,
 ) -> Result<Command, String> {
     let program = match variant {
-        Variant::Rust | Variant::RustLazy => Some(s.rust_bin.join(function.name())),
+        Variant::Rust | Variant::RustLazy => Some(s.rust_bin.join(name)),
         Variant::RustNoop => Some(
             s.noop_bin
                 .clone()
@@ -117,17 +119,14 @@ fn command(
     }
     let handler = match variant {
         Variant::NodeNoop => "noop",
-        _ => function.name(),
+        _ => name,
     };
     command
         .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", function.name())
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", s.memory_mb.to_string())
-        .env(
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            format!("/aws/lambda/{}", function.name()),
-        )
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
         .env(
             "AWS_LAMBDA_LOG_STREAM_NAME",
             "2026/11/24/[$LATEST]0123456789abcdef0123456789abcdef",
@@ -154,8 +153,11 @@ fn command(
             "KINTONE_BASE_URL",
             format!("http://localhost:{}", kintone.addr.port()),
         );
-    for (name, value) in &s.env {
-        command.env(name, value);
+    for (variable, value) in extra {
+        command.env(variable, value);
+    }
+    for (variable, value) in &s.env {
+        command.env(variable, value);
     }
     if variant == Variant::RustLazy {
         command.env("RELAY_WARM_AT_INIT", "0");
@@ -171,11 +173,24 @@ pub fn start(
     kintone: &Proxy,
     moto: &Proxy,
 ) -> Result<(Instance, Instant), String> {
+    start_named(s, variant, function.name(), &[], kintone, moto)
+}
+
+/// [`start`] for any of the relay's binaries (`deliver` answers no HTTP event), with `extra`
+/// environment on top of Lambda's.
+pub fn start_named(
+    s: &Settings,
+    variant: Variant,
+    name: &str,
+    extra: &[(&str, String)],
+    kintone: &Proxy,
+    moto: &Proxy,
+) -> Result<(Instance, Instant), String> {
     let api = RuntimeApi::start().map_err(|e| e.to_string())?;
-    let command = command(s, variant, function, &api, kintone, moto)?;
+    let command = command(s, variant, name, extra, &api, kintone, moto)?;
     let started = Instant::now();
-    let mut process = Process::spawn(command)
-        .map_err(|e| format!("cannot start {variant:?} {}: {e}", function.name()))?;
+    let mut process =
+        Process::spawn(command).map_err(|e| format!("cannot start {variant:?} {name}: {e}"))?;
     let deadline = started + Duration::from_secs(30);
     let ready = loop {
         match api.wait_ready(Duration::from_millis(20)) {
@@ -187,7 +202,7 @@ pub fn start(
                 std::thread::sleep(Duration::from_millis(50));
                 let tail = process.tail();
                 process.stop();
-                return Err(format!("{variant:?} {}: {e}\n{tail}", function.name()));
+                return Err(format!("{variant:?} {name}: {e}\n{tail}"));
             }
             Err(_) => {}
         }
@@ -210,10 +225,7 @@ impl Instance {
         function: Function,
         expected: u16,
     ) -> Result<runtime::Outcome, String> {
-        let outcome = self
-            .api
-            .invoke(event, Duration::from_secs(30))
-            .map_err(|e| format!("{e}\n{}", self.process.tail()))?;
+        let outcome = self.invoke_raw(event)?;
         match &outcome.result {
             Ok(body) if status_of(body) == expected => Ok(outcome),
             Ok(body) => Err(format!(
@@ -230,6 +242,13 @@ impl Instance {
                 self.process.tail()
             )),
         }
+    }
+
+    /// One invocation, whatever the function answers (an SQS batch response has no status).
+    pub fn invoke_raw(&mut self, event: &[u8]) -> Result<runtime::Outcome, String> {
+        self.api
+            .invoke(event, Duration::from_secs(30))
+            .map_err(|e| format!("{e}\n{}", self.process.tail()))
     }
 }
 

@@ -11,11 +11,15 @@
 //!   - the emulator called directly with the same kintone request through the same proxy, so
 //!     the relay's own latency is the difference.
 //!
+//! And `deliver` draining queued submissions in SQS batches: records per kintone call, CPU per
+//! record.
+//!
 //! Modules:
 //!   - `args`: the settings and their command line;
 //!   - `fixtures`: the events sent (the repository's events/) and the direct kintone requests;
 //!   - `instance`: one function instance under the Runtime API, with Lambda's environment;
 //!   - `rounds`: cold starts, warm rounds and direct rounds of one function;
+//!   - `drain`: the deliver drain;
 //!   - `stats`: percentiles, medians, summaries;
 //!   - `probes`: load average, busy share, CPU model; `procs`: child processes and /proc;
 //!     `cgroup`: Lambda's CPU share;
@@ -27,6 +31,7 @@
 
 mod args;
 mod cgroup;
+mod drain;
 mod fixtures;
 mod http;
 mod instance;
@@ -77,6 +82,11 @@ fn main() {
         .unwrap_or_else(|e| fail(&e));
         functions.set(function, measured);
     }
+    let deliver = if s.runs_deliver() {
+        Some(drain::measure(&s, &fixtures).unwrap_or_else(|e| fail(&e)))
+    } else {
+        None
+    };
     let zip_bytes: BTreeMap<String, Option<u64>> = s
         .zips
         .iter()
@@ -84,7 +94,13 @@ fn main() {
         .collect();
 
     let machine = before.and_after();
-    let (table, targets) = report::table(&functions, &zip_bytes, s.memory_mb, node_ok);
+    let (table, targets) = report::table(
+        &functions,
+        deliver.as_ref(),
+        &zip_bytes,
+        s.memory_mb,
+        node_ok,
+    );
     let table = format!("{table}\n{}", footer(&s, &machine));
     let report = Report {
         command: s.command_line.clone(),
@@ -104,8 +120,11 @@ fn main() {
             throttled_cpu_share: throttle.as_ref().map(|t| t.share),
             throttled_memory_mb: throttle.as_ref().map(|t| t.memory_mb),
             node_relay: node_ok,
+            deliver_records_per_instance: s.deliver_records,
+            deliver_batch_size: s.deliver_batch,
         },
         functions,
+        deliver,
         zip_bytes,
         targets,
         table,

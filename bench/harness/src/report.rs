@@ -21,6 +21,9 @@ pub struct Report {
     pub machine: Machine,
     pub settings: RunSettings,
     pub functions: Functions,
+    /// The deliver drain (absent when `--only` left it out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliver: Option<DeliverSummary>,
     /// Bytes of each `--zip NAME=PATH` (null when the file is missing).
     pub zip_bytes: BTreeMap<String, Option<u64>>,
     pub targets: Vec<Check>,
@@ -37,6 +40,8 @@ pub struct RunSettings {
     pub throttled_cpu_share: Option<f64>,
     pub throttled_memory_mb: Option<u32>,
     pub node_relay: bool,
+    pub deliver_records_per_instance: usize,
+    pub deliver_batch_size: usize,
 }
 
 /// The functions measured (`--only` leaves one out).
@@ -177,6 +182,32 @@ pub struct DirectSummary {
     pub emulator_cpu_us_per_request: f64,
 }
 
+/// `deliver` draining queued submissions, over all its instances; each instance's first batch
+/// (its cold start) is not counted.
+#[derive(Serialize)]
+pub struct DeliverSummary {
+    pub instances: usize,
+    /// Messages per SQS event.
+    pub batch_size: usize,
+    /// Records added in the measured invocations.
+    pub records: usize,
+    pub invocations: usize,
+    pub kintone_api_calls: u64,
+    pub kintone_record_adds: u64,
+    pub records_per_kintone_call: f64,
+    pub cpu_us_per_record: f64,
+    pub cpu_us_per_invocation: f64,
+    pub emulator_cpu_us_per_record: f64,
+    /// From the event written to the instance to its batch response read.
+    pub batch_latency_ms: Summary,
+    pub records_per_second: f64,
+    pub peak_rss_kb: u64,
+    /// First batch included: the token is read once per instance.
+    pub secrets_manager_calls_per_instance_max: u64,
+    /// Messages moved to the dead-letter queue; 0 unless kintone refused records.
+    pub dead_letter_sends: u64,
+}
+
 /// A target and whether this run met it (null when a figure is missing).
 #[derive(Serialize)]
 pub struct Check {
@@ -206,6 +237,8 @@ const ADDED_P99_MS_MAX: f64 = 0.5;
 const CPU_OVER_NOOP_MAX: f64 = 1.25;
 const PEAK_RSS_MB_MAX: f64 = 16.0;
 const NODE_READY_RATIO_MIN: f64 = 20.0;
+// The team guide's: a deliver drain adds at least this many records per kintone call (issue 16).
+const DELIVER_RECORDS_PER_CALL_MIN: f64 = 80.0;
 
 /// One figure for each of the table's four figure columns.
 #[derive(Clone, Copy)]
@@ -272,6 +305,9 @@ fn quotient(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 
 struct Table {
     rows: Vec<[String; 8]>,
+    /// The deliver block under the main table: label, figure, target.
+    deliver_title: String,
+    deliver_rows: Vec<[String; 3]>,
     checks: Vec<Check>,
 }
 
@@ -332,6 +368,34 @@ impl Table {
         });
     }
 
+    /// A row of the deliver block.
+    fn deliver(&mut self, label: &str, digits: usize, target: &str, value: Option<f64>) {
+        self.deliver_rows
+            .push([label.to_owned(), fmt(value, digits), target.to_owned()]);
+    }
+
+    /// The deliver block: its own columns, since it has no Node.js counterpart.
+    fn render_deliver(&self) -> String {
+        let header = [self.deliver_title.clone(), "Rust".into(), "target".into()];
+        let mut all = vec![header];
+        all.extend(self.deliver_rows.iter().cloned());
+        let widths: Vec<usize> = (0..3)
+            .map(|i| all.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+            .collect();
+        let mut out = String::new();
+        for (i, row) in all.iter().enumerate() {
+            let pad = |j: usize| " ".repeat(widths[j] - row[j].chars().count());
+            let line = format!("{}{}  {}{}  {}", row[0], pad(0), pad(1), row[1], row[2]);
+            out.push_str(line.trim_end());
+            out.push('\n');
+            if i == 0 {
+                out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 4));
+                out.push('\n');
+            }
+        }
+        out
+    }
+
     fn render(&self) -> String {
         let header = [
             "",
@@ -371,6 +435,8 @@ impl Table {
             }
         }
         out.push('\n');
+        out.push_str(&self.render_deliver());
+        out.push('\n');
         for c in &self.checks {
             let mark = match c.met {
                 Some(true) => "met   ",
@@ -389,12 +455,15 @@ impl Table {
 /// The figures table and the targets checked, from the typed results.
 pub fn table(
     functions: &Functions,
+    deliver: Option<&DeliverSummary>,
     zip_bytes: &BTreeMap<String, Option<u64>>,
     memory_mb: u32,
     node_ok: bool,
 ) -> (String, Vec<Check>) {
     let mut t = Table {
         rows: Vec::new(),
+        deliver_title: String::new(),
+        deliver_rows: Vec::new(),
         checks: Vec::new(),
     };
     let f = functions;
@@ -672,7 +741,81 @@ pub fn table(
         |v| v <= 1.0,
     );
 
+    deliver_block(&mut t, deliver, cpu.submit_rust);
+
     (t.render(), t.checks)
+}
+
+/// The deliver drain's rows and its target, next to submit's CPU for one record per call.
+fn deliver_block(t: &mut Table, deliver: Option<&DeliverSummary>, submit_cpu_us: Option<f64>) {
+    t.deliver_title = match deliver {
+        Some(d) => format!(
+            "deliver: {} queued submissions, SQS batches of {}",
+            d.records, d.batch_size
+        ),
+        None => "deliver (not measured)".into(),
+    };
+    let per_call = deliver.map(|d| d.records_per_kintone_call);
+    let cpu_per_record = deliver.map(|d| d.cpu_us_per_record);
+    let target = format!(">= {DELIVER_RECORDS_PER_CALL_MIN}");
+    t.deliver("records per kintone call", 1, &target, per_call);
+    t.deliver("CPU per record, us", 1, "", cpu_per_record);
+    t.deliver(
+        "  submit, one record per call (CPU per request), us",
+        0,
+        "",
+        submit_cpu_us,
+    );
+    t.deliver(
+        "  submit / deliver, x",
+        1,
+        "",
+        quotient(submit_cpu_us, cpu_per_record),
+    );
+    t.deliver(
+        "CPU per invocation (batch), us",
+        0,
+        "",
+        deliver.map(|d| d.cpu_us_per_invocation),
+    );
+    t.deliver(
+        "batch latency p50, ms",
+        2,
+        "",
+        deliver.map(|d| d.batch_latency_ms.p50),
+    );
+    t.deliver(
+        "batch latency p99, ms",
+        2,
+        "",
+        deliver.map(|d| d.batch_latency_ms.p99),
+    );
+    t.deliver(
+        "emulator CPU per record, us",
+        1,
+        "",
+        deliver.map(|d| d.emulator_cpu_us_per_record),
+    );
+    t.deliver(
+        "peak RSS, MB",
+        1,
+        "",
+        deliver.map(|d| d.peak_rss_kb as f64 / 1024.0),
+    );
+    t.deliver(
+        "Secrets Manager calls per instance",
+        0,
+        "",
+        deliver.map(|d| d.secrets_manager_calls_per_instance_max as f64),
+    );
+    t.checks.push(Check {
+        name: "deliver drain: records per kintone call".into(),
+        value: format!("deliver {}", fmt(per_call, 1)),
+        target,
+        met: per_call
+            .filter(|v| !v.is_nan())
+            .map(|v| v >= DELIVER_RECORDS_PER_CALL_MIN),
+    });
 }
 
 #[cfg(test)]
@@ -691,10 +834,72 @@ mod tests {
 
     #[test]
     fn a_table_of_nothing_has_every_row_and_no_verdict() {
-        let (table, checks) = table(&Functions::default(), &BTreeMap::new(), 128, true);
+        let (table, checks) = table(&Functions::default(), None, &BTreeMap::new(), 128, true);
         assert!(table.contains("ready for the first event, ms (median)"));
         assert!(table.contains("<= 8; >= 20x"));
-        assert_eq!(checks.len(), 7);
+        assert!(table.contains("records per kintone call"));
+        assert_eq!(checks.len(), 8);
         assert!(checks.iter().all(|c| c.met.is_none()));
+    }
+
+    fn drain(records: usize, kintone_api_calls: u64) -> DeliverSummary {
+        DeliverSummary {
+            instances: 1,
+            batch_size: 100,
+            records,
+            invocations: records.div_ceil(100),
+            kintone_api_calls,
+            kintone_record_adds: kintone_api_calls,
+            records_per_kintone_call: records as f64 / kintone_api_calls as f64,
+            cpu_us_per_record: 20.0,
+            cpu_us_per_invocation: 2000.0,
+            emulator_cpu_us_per_record: 30.0,
+            batch_latency_ms: Summary::of(&[5.0]),
+            records_per_second: 10_000.0,
+            peak_rss_kb: 11_000,
+            secrets_manager_calls_per_instance_max: 1,
+            dead_letter_sends: 0,
+        }
+    }
+
+    #[test]
+    fn the_deliver_target_is_records_per_kintone_call() {
+        let verdict = |summary: &DeliverSummary| {
+            let (_, checks) = table(
+                &Functions::default(),
+                Some(summary),
+                &BTreeMap::new(),
+                128,
+                false,
+            );
+            let check = checks
+                .into_iter()
+                .find(|c| c.name.starts_with("deliver drain"))
+                .expect("the deliver check");
+            (check.value, check.met)
+        };
+        assert_eq!(
+            verdict(&drain(1000, 10)),
+            ("deliver 100.0".into(), Some(true))
+        );
+        assert_eq!(
+            verdict(&drain(800, 10)),
+            ("deliver 80.0".into(), Some(true))
+        );
+        assert_eq!(
+            verdict(&drain(1000, 13)),
+            ("deliver 76.9".into(), Some(false))
+        );
+        let (table, _) = table(
+            &Functions::default(),
+            Some(&drain(1000, 10)),
+            &BTreeMap::new(),
+            128,
+            false,
+        );
+        assert!(
+            table.contains("deliver: 1000 queued submissions, SQS batches of 100"),
+            "{table}"
+        );
     }
 }
