@@ -3,6 +3,7 @@
 
 // The core.
 pub mod config;
+pub mod files;
 pub mod input;
 pub mod kintone;
 pub mod limits;

@@ -204,8 +204,44 @@ impl Message for Problem {
                 "この値は登録できませんでした。",
                 "This value could not be saved.",
             ),
+            Problem::FileTooLarge { max_bytes } => {
+                let size = megabytes(*max_bytes);
+                match lang {
+                    Lang::Ja => format!("ファイルが大きすぎます（上限 {size} MB）。"),
+                    Lang::En => format!("The file is too large (limit {size} MB)."),
+                }
+            }
+            Problem::FileTypeNotAccepted { accept } => {
+                let types: Vec<&str> = accept.iter().map(|t| t.mime()).collect();
+                let types = types.join(", ");
+                match lang {
+                    Lang::Ja => format!("この種類のファイルは送信できません（{types}）。"),
+                    Lang::En => format!("This kind of file is not accepted ({types})."),
+                }
+            }
+            Problem::InvalidFileName => fixed(
+                "ファイル名が正しくありません。",
+                "The file name is not valid.",
+            ),
+            Problem::InvalidFileHandle => fixed(
+                "ファイルを確認できませんでした。もう一度ファイルを選んでください。",
+                "The file could not be verified. Please choose the file again.",
+            ),
+            Problem::FileHandleExpired => fixed(
+                "ファイルの受付期限が切れました。もう一度ファイルを選んでください。",
+                "The uploaded file has expired. Please choose the file again.",
+            ),
+            Problem::TooManyFiles { max } => match lang {
+                Lang::Ja => format!("ファイルは {max} 個までです。"),
+                Lang::En => format!("At most {max} files can be sent."),
+            },
         }
     }
+}
+
+/// Bytes as megabytes (10^6) with one decimal, as file pickers show sizes.
+fn megabytes(bytes: usize) -> String {
+    format!("{:.1}", bytes as f64 / 1_000_000.0)
 }
 
 #[cfg(test)]
@@ -266,6 +302,14 @@ mod tests {
             Problem::UnknownField,
             Problem::AlreadyRegistered,
             Problem::RefusedByKintone,
+            Problem::FileTooLarge { max_bytes: 10 },
+            Problem::FileTypeNotAccepted {
+                accept: crate::files::FileType::DEFAULT_ACCEPT.to_vec(),
+            },
+            Problem::InvalidFileName,
+            Problem::InvalidFileHandle,
+            Problem::FileHandleExpired,
+            Problem::TooManyFiles { max: 1 },
         ];
         for problem in &all {
             match problem {
@@ -287,7 +331,13 @@ mod tests {
                 | Problem::RepeatedChoice
                 | Problem::UnknownField
                 | Problem::AlreadyRegistered
-                | Problem::RefusedByKintone => {}
+                | Problem::RefusedByKintone
+                | Problem::FileTooLarge { .. }
+                | Problem::FileTypeNotAccepted { .. }
+                | Problem::InvalidFileName
+                | Problem::InvalidFileHandle
+                | Problem::FileHandleExpired
+                | Problem::TooManyFiles { .. } => {}
             }
         }
         all
