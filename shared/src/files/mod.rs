@@ -16,7 +16,7 @@ pub use handle::{HANDLE_LIFE, HandleKey, HandleProblem, Sealed, UploadKey};
 pub use kind::FileType;
 
 use crate::config::Form;
-use crate::input::Problem;
+use crate::input::{FieldErrors, Problem};
 use crate::relay::{CallError, Relay};
 use crate::secrets::SecretError;
 
@@ -96,8 +96,8 @@ impl FileName {
 /// Why an upload did not produce a handle.
 #[derive(Debug)]
 pub enum UploadError {
-    /// The file itself is refused (size, type, name).
-    Invalid(Problem),
+    /// The file itself is refused (size, type, name), by input name.
+    Invalid(FieldErrors),
     /// kintone or Secrets Manager cannot take it now.
     RetryLater {
         retry_after: Duration,
@@ -118,7 +118,9 @@ pub async fn upload(
     name: &FileName,
     bytes: &[u8],
 ) -> Result<String, UploadError> {
-    let file_type = rule.check(bytes).map_err(UploadError::Invalid)?;
+    let file_type = rule.check(bytes).map_err(|problem| {
+        UploadError::Invalid(FieldErrors::from([(input.to_owned(), problem)]))
+    })?;
     let key = handle_key(relay).await.map_err(|error| {
         tracing::error!(%error, "no key to seal the file's handle");
         UploadError::RetryLater {
@@ -166,6 +168,20 @@ pub async fn upload(
         tracing::error!(%error, "no randomness for a file handle");
         UploadError::Internal
     })
+}
+
+/// What opens the handles a submission of `form` carries; `None` when it has no file input.
+pub async fn handle_check(
+    relay: &Relay,
+    form: &Form,
+) -> Result<Option<crate::submit::HandleCheck>, SecretError> {
+    if form.file_inputs().next().is_none() {
+        return Ok(None);
+    }
+    Ok(Some(crate::submit::HandleCheck {
+        key: handle_key(relay).await?,
+        now: SystemTime::now(),
+    }))
 }
 
 /// The handle key, from the `[limits]` key (a form with file inputs cannot start without one).

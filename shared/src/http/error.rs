@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use lambda_http::http::StatusCode;
 
+use crate::files::UploadError;
 use crate::input::{BodyError, FieldErrors};
 use crate::lookup::LookupError;
 use crate::submit::{DeliveryError, TooManySubmissions};
@@ -26,6 +27,10 @@ pub enum ApiError {
     OriginNotAllowed,
     UnsupportedMediaType,
     PayloadTooLarge {
+        limit: usize,
+    },
+    /// A lookup's file is larger than one response can carry.
+    FileTooLarge {
         limit: usize,
     },
     InvalidBody(BodyError),
@@ -53,7 +58,9 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::OriginNotAllowed => StatusCode::FORBIDDEN,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } | ApiError::FileTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::InvalidBody(_)
             | ApiError::InvalidInput(_)
             | ApiError::InvalidIdempotencyKey
@@ -74,6 +81,7 @@ impl ApiError {
             ApiError::OriginNotAllowed => "origin_not_allowed",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::FileTooLarge { .. } => "file_too_large",
             ApiError::InvalidBody(_) => "invalid_json",
             ApiError::InvalidInput(_) => "invalid_input",
             ApiError::InvalidIdempotencyKey => "invalid_idempotency_key",
@@ -108,6 +116,17 @@ impl From<DeliveryError> for ApiError {
     }
 }
 
+impl From<UploadError> for ApiError {
+    fn from(error: UploadError) -> Self {
+        match error {
+            UploadError::Invalid(fields) => ApiError::InvalidInput(fields),
+            UploadError::RetryLater { retry_after } => ApiError::Unavailable { retry_after },
+            UploadError::Misconfigured => ApiError::Misconfigured,
+            UploadError::Internal => ApiError::Internal,
+        }
+    }
+}
+
 impl From<TooManySubmissions> for ApiError {
     fn from(refusal: TooManySubmissions) -> Self {
         ApiError::TooManyAttempts {
@@ -126,6 +145,9 @@ impl From<LookupError> for ApiError {
             LookupError::TooManyAttempts { retry_after } => {
                 ApiError::TooManyAttempts { retry_after }
             }
+            LookupError::FileTooLarge => ApiError::FileTooLarge {
+                limit: crate::files::MAX_FILE_BYTES,
+            },
         }
     }
 }

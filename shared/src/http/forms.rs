@@ -10,7 +10,8 @@ use crate::input::Inputs;
 use crate::relay::Relay;
 use crate::submit::stamp::{self, StampProblem};
 use crate::submit::{
-    Accepted, Delivered, IdempotencyKey, Receipt, Submission, Validated, accept, admit, validate,
+    Accepted, Delivered, IdempotencyKey, Receipt, Submission, Validated, accept, admit,
+    validate_with_files,
 };
 
 pub async fn submit(
@@ -35,7 +36,8 @@ pub async fn submit(
     }
     let idempotency_key = idempotency_key(form, request)?;
     let inputs = Inputs::parse(body)?;
-    let validated = validate(form, &inputs)?;
+    let files = super::files::handle_check(relay, form).await?;
+    let validated = validate_with_files(form, &inputs, files.as_ref())?;
     let receipt = Receipt::for_submission(&form.name, idempotency_key.as_ref()).map_err(|err| {
         tracing::error!(error = %err, "no randomness for a receipt");
         ApiError::Internal

@@ -78,6 +78,14 @@ impl Message for ApiError {
                 Lang::Ja => format!("送信内容が大きすぎます（上限 {limit} バイト）。"),
                 Lang::En => format!("The request is too large (limit {limit} bytes)."),
             },
+            ApiError::FileTooLarge { limit } => match lang {
+                Lang::Ja => format!(
+                    "ファイルが大きすぎてここからはダウンロードできません（上限 {limit} バイト）。担当者にお問い合わせください。"
+                ),
+                Lang::En => format!(
+                    "The file is too large to download here (limit {limit} bytes). Please ask your contact for it."
+                ),
+            },
             ApiError::InvalidBody(problem) => problem.message(lang),
             ApiError::InvalidInput(_) => fixed(
                 "入力内容を確認してください。",
@@ -356,6 +364,7 @@ mod tests {
             ApiError::OriginNotAllowed,
             ApiError::UnsupportedMediaType,
             ApiError::PayloadTooLarge { limit: 10 },
+            ApiError::FileTooLarge { limit: 10 },
             ApiError::InvalidBody(BodyError::Malformed),
             ApiError::InvalidBody(BodyError::NotAnObject),
             ApiError::InvalidBody(BodyError::DuplicateKey("a".into())),
@@ -380,6 +389,7 @@ mod tests {
                 | ApiError::OriginNotAllowed
                 | ApiError::UnsupportedMediaType
                 | ApiError::PayloadTooLarge { .. }
+                | ApiError::FileTooLarge { .. }
                 | ApiError::InvalidBody(
                     BodyError::Malformed | BodyError::NotAnObject | BodyError::DuplicateKey(_),
                 )

@@ -93,6 +93,12 @@ impl Inputs {
         self.0.iter().find(|(key, _)| key == name).map(|(_, v)| v)
     }
 
+    /// Removes a member and returns it: for a request that carries more than one kind of input.
+    pub fn take(&mut self, name: &str) -> Option<Member> {
+        let at = self.0.iter().position(|(key, _)| key == name)?;
+        Some(self.0.remove(at).1)
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(key, _)| key.as_str())
     }

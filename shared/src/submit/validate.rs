@@ -22,8 +22,8 @@ pub enum Validated {
 }
 
 /// What opens the handles of a form's file inputs: the key, and the time of the submission.
-pub struct HandleCheck<'a> {
-    pub key: &'a HandleKey,
+pub struct HandleCheck {
+    pub key: HandleKey,
     pub now: std::time::SystemTime,
 }
 
@@ -37,7 +37,7 @@ pub fn validate(form: &Form, inputs: &Inputs) -> Result<Validated, FieldErrors> 
 pub fn validate_with_files(
     form: &Form,
     inputs: &Inputs,
-    files: Option<&HandleCheck<'_>>,
+    files: Option<&HandleCheck>,
 ) -> Result<Validated, FieldErrors> {
     // A bot gets the answer a person would, whatever else it sent, and nothing is stored.
     let is_bot = form
@@ -225,7 +225,7 @@ fn parse_files(
     form: &str,
     input: &str,
     member: Option<&Member>,
-    files: Option<&HandleCheck<'_>>,
+    files: Option<&HandleCheck>,
 ) -> Result<Option<FieldValue>, Problem> {
     let items = match member {
         None => return Ok(None),
@@ -250,7 +250,7 @@ fn parse_files(
             return Err(Problem::InvalidFileHandle);
         };
         let sealed =
-            handle::open(check.key, form, input, text, check.now).map_err(
+            handle::open(&check.key, form, input, text, check.now).map_err(
                 |problem| match problem {
                     HandleProblem::Invalid => Problem::InvalidFileHandle,
                     HandleProblem::Expired => Problem::FileHandleExpired,
