@@ -97,7 +97,10 @@ async fn respond(
     match route {
         Route::Preflight => Ok(Answer {
             outcome: Outcome::Preflight,
-            response: context.preflight(&target.allowed_methods()),
+            response: match target {
+                Target::FormFile { .. } => context.upload_preflight(&target.allowed_methods()),
+                _ => context.preflight(&target.allowed_methods()),
+            },
         }),
         Route::DescribeForm(form) => forms::describe(relay, form, context).await,
         Route::DescribeLookup(lookup) => Ok(Answer {

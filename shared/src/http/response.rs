@@ -113,6 +113,16 @@ impl ResponseContext {
         response
     }
 
+    /// The preflight of a file upload: the page also sends the file's name in `X-File-Name`.
+    pub fn upload_preflight(&self, allowed_methods: &str) -> Response<Body> {
+        let mut response = self.preflight(allowed_methods);
+        response.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Content-Type, Accept-Language, X-File-Name"),
+        );
+        response
+    }
+
     /// The answer to a CORS preflight from an allowed origin.
     pub fn preflight(&self, allowed_methods: &str) -> Response<Body> {
         let mut response = Response::new(Body::Empty);
@@ -124,7 +134,7 @@ impl ResponseContext {
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static(
-                "Content-Type, Accept-Language, Idempotency-Key, X-Relay-Stamp, X-Captcha-Token, X-File-Name",
+                "Content-Type, Accept-Language, Idempotency-Key, X-Relay-Stamp, X-Captcha-Token",
             ),
         );
         headers.insert(

@@ -519,3 +519,54 @@ async fn a_file_too_large_for_a_lambda_response_is_a_413_without_a_download() {
     assert_eq!(body_json(&response)["error"]["code"], "file_too_large");
     assert_eq!(file_calls(&h), 0);
 }
+
+#[tokio::test]
+async fn the_file_routes_answer_post_and_their_preflights_only() {
+    let Files { h, .. } = files().await;
+    let preflight = request(
+        "OPTIONS",
+        "/forms/jobs/files/cv",
+        &[
+            ("origin", ORIGIN),
+            ("access-control-request-method", "POST"),
+            (
+                "access-control-request-headers",
+                "content-type, x-file-name",
+            ),
+        ],
+    );
+    let response = submit::handle(&h.relay, preflight).await.unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        header(&response, "access-control-allow-methods"),
+        Some("POST, OPTIONS")
+    );
+    assert_eq!(
+        header(&response, "access-control-allow-headers"),
+        Some("Content-Type, Accept-Language, X-File-Name")
+    );
+    let get = request("GET", "/forms/jobs/files/cv", &[("origin", ORIGIN)]);
+    let response = submit::handle(&h.relay, get).await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(header(&response, "allow"), Some("POST, OPTIONS"));
+    let get = request(
+        "GET",
+        "/lookups/quotes/files",
+        &[("origin", PARTNER_ORIGIN)],
+    );
+    let response = lookup::handle(&h.relay, get).await.unwrap();
+    assert_eq!(response.status(), 405);
+    // The form's own routes are unchanged.
+    let describe = request("GET", "/forms/jobs", &[("origin", ORIGIN)]);
+    let response = submit::handle(&h.relay, describe).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let cv = &body_json(&response)["fields"][1];
+    assert_eq!(cv["type"], "file");
+    assert_eq!(cv["max_bytes"], 4 * 1024 * 1024);
+    assert_eq!(cv["max_files"], 2);
+    assert_eq!(
+        cv["accept"],
+        json!(["application/pdf", "image/png", "image/jpeg"])
+    );
+    assert!(h.emulator.requests().is_empty());
+}
