@@ -570,3 +570,59 @@ async fn the_file_routes_answer_post_and_their_preflights_only() {
     );
     assert!(h.emulator.requests().is_empty());
 }
+
+#[tokio::test]
+async fn uploads_count_toward_the_forms_per_address_limit() {
+    use relay_shared::limits::Limiter;
+    let emu = Emulator::new();
+    emu.add_app(App {
+        id: JOBS_APP,
+        guest_space: None,
+        fields: vec![Field::new("履歴書", FieldType::File)],
+    });
+    emu.add_token(JOBS_ADD_TOKEN, JOBS_APP, &[Permission::Add]);
+    let mut key = [0u8; 24];
+    getrandom::fill(&mut key).unwrap();
+    let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let config = r#"
+[limits]
+key_secret = "{secret:limits}"
+
+[forms.jobs]
+app = 56
+token_secret = "{secret:jobs}"
+allowed_origins = ["https://www.example.jp"]
+limits = { submissions_per_ip = 2 }
+
+[forms.jobs.fields.cv]
+kintone = "履歴書"
+type = "file"
+"#;
+    let h = harness_with(
+        emu,
+        &config_with("", &[config]),
+        &[("jobs", JOBS_ADD_TOKEN), ("limits", &key)],
+    )
+    .await;
+    let (client, table) = limits_store().await;
+    let relay = h.another_relay().with_limits(Limiter::new(client, table));
+    let send = || {
+        from_address(
+            upload_request("/forms/jobs/files/cv", "cv.pdf", "application/pdf", PDF),
+            "198.51.100.77",
+        )
+    };
+    for _ in 0..2 {
+        let response = submit::handle(&relay, send()).await.unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    let response = submit::handle(&relay, send()).await.unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(body_json(&response)["error"]["code"], "too_many_attempts");
+    assert!(header(&response, "retry-after").is_some());
+    assert_eq!(
+        h.emulator.uploads().len(),
+        2,
+        "the third never reached kintone"
+    );
+}
