@@ -27,16 +27,13 @@ impl<'a> Resource<'a> {
         let named = |s: &&str| !s.is_empty();
         match segments.as_slice() {
             [input, "files", form, "forms", ..] if named(input) && named(form) => {
-                Some(Resource::FormFile {
-                    form: *form,
-                    input: *input,
-                })
+                Some(Resource::FormFile { form, input })
             }
             ["files", lookup, "lookups", ..] if named(lookup) => {
-                Some(Resource::LookupFiles(*lookup))
+                Some(Resource::LookupFiles(lookup))
             }
-            [name, "forms", ..] if named(name) => Some(Resource::Form(*name)),
-            [name, "lookups", ..] if named(name) => Some(Resource::Lookup(*name)),
+            [name, "forms", ..] if named(name) => Some(Resource::Form(name)),
+            [name, "lookups", ..] if named(name) => Some(Resource::Lookup(name)),
             _ => None,
         }
     }

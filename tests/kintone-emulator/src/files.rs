@@ -83,9 +83,7 @@ fn parameter(header: &str, key: &str) -> Option<String> {
     let mut rest = header;
     while let Some(pos) = rest.find(';') {
         rest = rest[pos + 1..].trim_start();
-        let Some((k, v)) = rest.split_once('=') else {
-            return None;
-        };
+        let (k, v) = rest.split_once('=')?;
         if let Some(quoted) = v.strip_prefix('"') {
             let close = quoted.find('"')?;
             if k.trim().eq_ignore_ascii_case(key) {
