@@ -14,6 +14,7 @@ import {
   setUpPage,
   showFieldErrors,
 } from "./relay.js";
+import { forgetUploads, prepareFiles, renderFileField } from "./files.js";
 
 const TEXT = {
   done: { ja: "お申し込みを受け付けました", en: "Your application has been received" },
@@ -138,6 +139,10 @@ function renderField(field, fields) {
     return container;
   }
 
+  if (field.type === "file") {
+    return renderFileField(field, fields, { id, described: described || undefined, labelText, badge, help, error });
+  }
+
   const grouped = ["choices", "consent"].includes(field.type)
     || (field.type === "choice" && (field.options?.length ?? 0) <= 6);
   if (grouped) {
@@ -239,6 +244,23 @@ function render(name, description) {
     setSending(true);
     clearFieldErrors(fields);
     say(problems, "");
+    // Files first: each is uploaded once and its handle goes in the body.
+    let uploadProblems;
+    try {
+      uploadProblems = await prepareFiles(fields, name, (text) => say(status, text));
+    } catch {
+      uploadProblems = null;
+      say(status, "");
+      say(problems, pick(UI.network));
+      setSending(false);
+      return;
+    }
+    say(status, "");
+    if (uploadProblems) {
+      showFieldErrors(problems, { fields: uploadProblems }, fields, labelOf);
+      setSending(false);
+      return;
+    }
     const body = Object.fromEntries([...fields].map(([input, field]) => [input, field.read()]));
     const send = () => postWithRetry(endpoint("forms", name), body,
       {
@@ -262,6 +284,7 @@ function render(name, description) {
       if ((code === 201 || code === 202) && reply?.receipt) {
         showReceipt(reply.receipt);
       } else if (code === 400 && reply?.error?.code === "invalid_input") {
+        forgetUploads(fields, reply.error.fields);
         showFieldErrors(problems, reply.error, fields, labelOf);
       } else if (code === 400 && reply?.error?.code === "captcha_failed") {
         // The provider's tokens are single-use: a fresh check for the next try.

@@ -17,6 +17,7 @@ import {
   setUpPage,
   showFieldErrors,
 } from "./relay.js";
+import { downloadButtons } from "./files.js";
 
 const TEXT = {
   intro: {
@@ -115,6 +116,8 @@ function render(name, description) {
   const results = el("section", { class: "results", hidden: true, "aria-labelledby": "results-title" });
   page.replaceChildren(intro, problems, form, status, results);
 
+  // What was typed, kept in memory only for the download buttons (each runs the lookup again).
+  let lastInputs = null;
   const wipe = () => {
     fields.forEach((field) => { field.controls[0].value = ""; });
     clearFieldErrors(fields);
@@ -122,6 +125,7 @@ function render(name, description) {
     say(status, "");
     results.hidden = true;
     results.replaceChildren();
+    lastInputs = null;
   };
   clear.addEventListener("click", () => {
     wipe();
@@ -142,6 +146,7 @@ function render(name, description) {
     results.hidden = true;
     results.replaceChildren();
     const body = Object.fromEntries([...fields].map(([input, field]) => [input, field.controls[0].value]));
+    lastInputs = body;
     try {
       const answer = await postWithRetry(endpoint("lookups", name), body, {}, (seconds) => {
         say(status, pick(UI.busy, seconds));
@@ -186,10 +191,12 @@ function render(name, description) {
     // Explicit roles keep the table a table to screen readers when CSS turns rows into cards.
     const header = el("tr", { role: "row" }, ...description.outputs.map((output) =>
       bind(el("th", { scope: "col", role: "columnheader" }), output.label, { fallback: output.name })));
-    const rows = records.map((record) => el("tr", { role: "row" }, ...description.outputs.map((output) =>
+    const rows = records.map((record, r) => el("tr", { role: "row" }, ...description.outputs.map((output) =>
       el("td", { role: "cell" },
         bind(el("span", { class: "cell-label", "aria-hidden": "true" }), output.label, { fallback: output.name }),
-        el("span", { class: "cell-value" }, showValue(record[output.name], output))))));
+        el("span", { class: "cell-value" }, output.shape === "files"
+          ? downloadButtons(name, () => lastInputs, record[output.name], r, output.name, (text) => say(problems, text))
+          : showValue(record[output.name], output))))));
     const table = el("table", { class: "records", role: "table", "aria-labelledby": "results-title" },
       el("thead", { role: "rowgroup" }, header),
       el("tbody", { role: "rowgroup" }, ...rows));

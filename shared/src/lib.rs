@@ -4,6 +4,7 @@
 // The core.
 pub mod captcha;
 pub mod config;
+pub mod files;
 pub mod input;
 pub mod kintone;
 pub mod limits;

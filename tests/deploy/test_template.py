@@ -70,8 +70,10 @@ READS_WHAT = {
     "lookup": "relay.toml's [lookups.*]",
     "deliver": "relay.toml's [forms.*] with queue = true",
 }
-ROUTES = {"submit": "/forms/{form}", "lookup": "/lookups/{lookup}"}
-ROUTE_METHODS = ("GET", "POST", "OPTIONS")
+ROUTES = {
+    "submit": {"/forms/{form}": ("GET", "POST", "OPTIONS"), "/forms/{form}/files/{input}": ("POST", "OPTIONS")},
+    "lookup": {"/lookups/{lookup}": ("GET", "POST", "OPTIONS"), "/lookups/{lookup}/files": ("POST", "OPTIONS")},
+}
 # The SQS actions each binary's role allows, on which queue ("queue": the one deliver reads;
 # "dead-letter queue": that queue's RedrivePolicy target), exactly. The event source mapping
 # polls with deliver's role, hence Receive/Delete/GetQueueAttributes; deliver itself sends
@@ -629,7 +631,7 @@ class TemplateCheck:
                 unknown.append(f"{name} ({kind})")
         if unknown:
             self.fail(f"{logical_id}: events {unknown} this check does not know")
-        wanted = {(method, ROUTES[binary]) for method in ROUTE_METHODS} if binary in ROUTES else set()
+        wanted = {(method, path) for path, methods in ROUTES.get(binary, {}).items() for method in methods}
         if served != wanted:
             self.fail(f"{logical_id}: HttpApi routes {sorted(served)}, expected {sorted(wanted)}")
         if binary != "deliver":

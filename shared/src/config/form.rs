@@ -8,6 +8,9 @@ use super::raw::{RawCaptcha, RawField, RawForm, Spelled};
 use super::values::{
     Access, Allowance, KeyError, Ordered, SecretId, Wording, check_app_id, is_plain_name, key_error,
 };
+use crate::files::{
+    DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILES, FileRule, FileType, MAX_FILE_BYTES, MAX_FILES_LIMIT,
+};
 use crate::input::Decimal;
 use crate::query::FieldCode;
 
@@ -147,6 +150,8 @@ pub enum FieldType {
     Choice,
     Choices,
     Consent,
+    /// Files for a kintone FILE field, uploaded one by one before the form is submitted.
+    File,
 }
 
 impl FieldType {
@@ -207,6 +212,20 @@ pub enum FieldKind {
     Consent {
         option: String,
     },
+    /// Handles of files uploaded through `POST /forms/{form}/files/{input}`.
+    File(FileRule),
+}
+
+impl Form {
+    /// The file inputs, by name.
+    pub fn file_inputs(&self) -> impl Iterator<Item = (&str, &FileRule)> {
+        self.fields
+            .iter()
+            .filter_map(|(name, field)| match &field.kind {
+                FieldKind::File(rule) => Some((name.as_str(), rule)),
+                _ => None,
+            })
+    }
 }
 
 impl RawForm {
@@ -271,6 +290,20 @@ impl RawForm {
                 ));
             }
         };
+        // A queued submission may wait days; kintone forgets an unattached upload after a
+        // time the fact sheet leaves UNCONFIRMED, so its file could be gone on delivery.
+        if delivery == Delivery::Queued
+            && let Some((input, _)) = fields
+                .iter()
+                .find(|(_, field)| field.field_type == FieldType::File)
+        {
+            return Err(key_error(
+                at("queue"),
+                format!(
+                    "cannot be true with the file input \"{input}\": kintone keeps an upload only for a while, so a queued submission could lose its file"
+                ),
+            ));
+        }
         if let Some(honeypot) = &self.honeypot
             && (!is_plain_name(honeypot) || fields.contains_key(honeypot))
         {
@@ -351,6 +384,10 @@ impl RawField {
             "max_length",
             self.max_length.is_some() && field_type.default_max_length().is_none(),
         )?;
+        let is_file = field_type == FieldType::File;
+        not_for("max_bytes", self.max_bytes.is_some() && !is_file)?;
+        not_for("max_files", self.max_files.is_some() && !is_file)?;
+        not_for("accept", self.accept.is_some() && !is_file)?;
         let max_length = match (self.max_length, field_type.default_max_length()) {
             (Some(0), _) => return Err(key_error(at("max_length"), "must be at least 1")),
             (Some(n), _) => n,
@@ -417,6 +454,12 @@ impl RawField {
                     option: options.remove(0),
                 }
             }
+            FieldType::File => FieldKind::File(file_rule(
+                &at,
+                self.max_bytes,
+                self.max_files,
+                self.accept.as_deref(),
+            )?),
         };
         Ok(Field {
             label: Wording::from_raw(self.label, input),
@@ -427,4 +470,63 @@ impl RawField {
             required: self.required,
         })
     }
+}
+
+/// A file input's rule; a `max_bytes` above what one Lambda request can carry is refused here,
+/// at start-up, rather than by API Gateway or Lambda with an answer the page cannot read.
+fn file_rule(
+    at: &dyn Fn(&str) -> String,
+    max_bytes: Option<usize>,
+    max_files: Option<usize>,
+    accept: Option<&[String]>,
+) -> Result<FileRule, KeyError> {
+    let max_bytes = match max_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES) {
+        0 => return Err(key_error(at("max_bytes"), "must be at least 1")),
+        n if n > MAX_FILE_BYTES => {
+            return Err(key_error(
+                at("max_bytes"),
+                format!(
+                    "must be at most {MAX_FILE_BYTES}: Lambda takes 6 MB per request (6291456 bytes) and API Gateway sends a file base64-encoded, 4 bytes for every 3"
+                ),
+            ));
+        }
+        n => n,
+    };
+    let max_files = match max_files.unwrap_or(DEFAULT_MAX_FILES) {
+        n @ 1..=MAX_FILES_LIMIT => n,
+        _ => {
+            return Err(key_error(
+                at("max_files"),
+                format!("must be between 1 and {MAX_FILES_LIMIT}"),
+            ));
+        }
+    };
+    let accept = match accept {
+        None => FileType::DEFAULT_ACCEPT.to_vec(),
+        Some([]) => return Err(key_error(at("accept"), "lists no type")),
+        Some(types) => {
+            let mut accept = Vec::new();
+            for text in types {
+                let Some(file_type) = FileType::from_mime(text) else {
+                    let known: Vec<&str> = FileType::ALL.iter().map(|t| t.mime()).collect();
+                    return Err(key_error(
+                        at("accept"),
+                        format!(
+                            "\"{text}\" is not a type the relay recognises from a file's bytes ({})",
+                            known.join(", ")
+                        ),
+                    ));
+                };
+                if !accept.contains(&file_type) {
+                    accept.push(file_type);
+                }
+            }
+            accept
+        }
+    };
+    Ok(FileRule {
+        max_bytes,
+        max_files,
+        accept,
+    })
 }

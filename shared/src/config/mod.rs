@@ -231,6 +231,16 @@ impl RawConfig {
             })
             .transpose()?;
         if limits.is_none()
+            && let Some((form, input)) = forms
+                .values()
+                .find_map(|form| form.file_inputs().next().map(|(input, _)| (form, input)))
+        {
+            return Err(key_error(
+                format!("forms.{}.fields.{input}", form.name),
+                "a file input needs [limits] key_secret: its upload handles are sealed with that key",
+            ));
+        }
+        if limits.is_none()
             && let Some(form) = forms.values().find(|form: &&Form| form.min_fill.is_some())
         {
             return Err(key_error(
@@ -498,5 +508,80 @@ kintone = "X"
             .set_base_url("http://evil.example", "KINTONE_BASE_URL")
             .unwrap_err();
         assert!(err.to_string().starts_with("KINTONE_BASE_URL: "), "{err}");
+    }
+
+    fn file_form(limits: bool, extra_form: &str, field: &str) -> String {
+        let limits = if limits {
+            "[limits]\nkey_secret = \"relay/limits-key\"\n"
+        } else {
+            ""
+        };
+        format!(
+            r#"
+[kintone]
+base_url = "https://example.cybozu.com"
+{limits}
+[forms.jobs]
+app = 1
+token_secret = "s"
+allowed_origins = ["https://www.example.jp"]
+receipt_field = "受付番号"
+{extra_form}
+[forms.jobs.fields.cv]
+kintone = "履歴書"
+type = "file"
+{field}
+"#
+        )
+    }
+
+    #[test]
+    fn file_inputs_have_safe_defaults_and_a_ceiling_lambda_can_carry() {
+        let config = Config::parse(&file_form(true, "", ""), "t").unwrap_or_else(|e| panic!("{e}"));
+        let form = &config.forms["jobs"];
+        let (input, rule) = form.file_inputs().next().expect("a file input");
+        assert_eq!(input, "cv");
+        assert_eq!(rule.max_bytes, 4 * 1024 * 1024);
+        assert_eq!(rule.max_files, 1);
+        assert_eq!(rule.accept, crate::files::FileType::DEFAULT_ACCEPT.to_vec());
+        let ok = file_form(
+            true,
+            "",
+            "max_bytes = 4669440\nmax_files = 3\naccept = [\"image/png\", \"application/pdf\"]",
+        );
+        let rule = Config::parse(&ok, "t")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .forms["jobs"]
+            .file_inputs()
+            .next()
+            .map(|(_, rule)| rule.clone())
+            .unwrap();
+        assert_eq!(rule.max_files, 3);
+        assert_eq!(rule.max_bytes, crate::files::MAX_FILE_BYTES);
+
+        let msg = error_of(&file_form(true, "", "max_bytes = 5242880"));
+        assert!(
+            msg.contains("forms.jobs.fields.cv.max_bytes") && msg.contains("4669440"),
+            "{msg}"
+        );
+        let msg = error_of(&file_form(true, "", "max_files = 0"));
+        assert!(msg.contains("forms.jobs.fields.cv.max_files"), "{msg}");
+        let msg = error_of(&file_form(
+            true,
+            "",
+            "accept = [\"application/x-msdownload\"]",
+        ));
+        assert!(msg.contains("forms.jobs.fields.cv.accept"), "{msg}");
+        let msg = error_of(&file_form(true, "", "accept = []"));
+        assert!(msg.contains("forms.jobs.fields.cv.accept"), "{msg}");
+        let msg = error_of(&file_form(false, "", ""));
+        assert!(
+            msg.contains("forms.jobs.fields.cv") && msg.contains("[limits]"),
+            "{msg}"
+        );
+        let msg = error_of(&file_form(true, "queue = true", ""));
+        assert!(msg.contains("forms.jobs.queue"), "{msg}");
+        let msg = error_of(&form_with("type = \"text\"\nmax_bytes = 10"));
+        assert!(msg.contains("forms.f.fields.x.max_bytes"), "{msg}");
     }
 }

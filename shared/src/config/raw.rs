@@ -207,6 +207,10 @@ pub struct RawField {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub options: Option<Vec<String>>,
+    /// For `type = "file"`: the largest file, the most files, and the accepted MIME types.
+    pub max_bytes: Option<usize>,
+    pub max_files: Option<usize>,
+    pub accept: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]

@@ -45,6 +45,12 @@ pub fn form(form: &Form) -> Value {
                 FieldKind::Consent { option } => {
                     described.insert("options".into(), json!([option]));
                 }
+                FieldKind::File(rule) => {
+                    let accept: Vec<&str> = rule.accept.iter().map(|t| t.mime()).collect();
+                    described.insert("max_bytes".into(), json!(rule.max_bytes));
+                    described.insert("max_files".into(), json!(rule.max_files));
+                    described.insert("accept".into(), json!(accept));
+                }
                 FieldKind::Date | FieldKind::Datetime => {}
             }
             Value::Object(described)

@@ -7,6 +7,7 @@ use std::time::Duration;
 use lambda_http::http::StatusCode;
 
 use crate::captcha::CaptchaError;
+use crate::files::UploadError;
 use crate::input::{BodyError, FieldErrors};
 use crate::lookup::LookupError;
 use crate::secrets::SecretError;
@@ -28,6 +29,10 @@ pub enum ApiError {
     OriginNotAllowed,
     UnsupportedMediaType,
     PayloadTooLarge {
+        limit: usize,
+    },
+    /// A lookup's file is larger than one response can carry.
+    FileTooLarge {
         limit: usize,
     },
     InvalidBody(BodyError),
@@ -57,7 +62,9 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::OriginNotAllowed => StatusCode::FORBIDDEN,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } | ApiError::FileTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::InvalidBody(_)
             | ApiError::InvalidInput(_)
             | ApiError::InvalidIdempotencyKey
@@ -79,6 +86,7 @@ impl ApiError {
             ApiError::OriginNotAllowed => "origin_not_allowed",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::FileTooLarge { .. } => "file_too_large",
             ApiError::InvalidBody(_) => "invalid_json",
             ApiError::InvalidInput(_) => "invalid_input",
             ApiError::InvalidIdempotencyKey => "invalid_idempotency_key",
@@ -110,6 +118,17 @@ impl From<DeliveryError> for ApiError {
             DeliveryError::RetryLater { retry_after } => ApiError::Unavailable { retry_after },
             DeliveryError::Refused(refusal) => ApiError::InvalidInput(refusal.inputs),
             DeliveryError::Misconfigured => ApiError::Misconfigured,
+        }
+    }
+}
+
+impl From<UploadError> for ApiError {
+    fn from(error: UploadError) -> Self {
+        match error {
+            UploadError::Invalid(fields) => ApiError::InvalidInput(fields),
+            UploadError::RetryLater { retry_after } => ApiError::Unavailable { retry_after },
+            UploadError::Misconfigured => ApiError::Misconfigured,
+            UploadError::Internal => ApiError::Internal,
         }
     }
 }
@@ -158,6 +177,9 @@ impl From<LookupError> for ApiError {
             LookupError::TooManyAttempts { retry_after } => {
                 ApiError::TooManyAttempts { retry_after }
             }
+            LookupError::FileTooLarge => ApiError::FileTooLarge {
+                limit: crate::files::MAX_FILE_BYTES,
+            },
         }
     }
 }

@@ -78,6 +78,14 @@ impl Message for ApiError {
                 Lang::Ja => format!("送信内容が大きすぎます（上限 {limit} バイト）。"),
                 Lang::En => format!("The request is too large (limit {limit} bytes)."),
             },
+            ApiError::FileTooLarge { limit } => match lang {
+                Lang::Ja => format!(
+                    "ファイルが大きすぎてここからはダウンロードできません（上限 {limit} バイト）。担当者にお問い合わせください。"
+                ),
+                Lang::En => format!(
+                    "The file is too large to download here (limit {limit} bytes). Please ask your contact for it."
+                ),
+            },
             ApiError::InvalidBody(problem) => problem.message(lang),
             ApiError::InvalidInput(_) => fixed(
                 "入力内容を確認してください。",
@@ -208,8 +216,44 @@ impl Message for Problem {
                 "この値は登録できませんでした。",
                 "This value could not be saved.",
             ),
+            Problem::FileTooLarge { max_bytes } => {
+                let size = megabytes(*max_bytes);
+                match lang {
+                    Lang::Ja => format!("ファイルが大きすぎます（上限 {size} MB）。"),
+                    Lang::En => format!("The file is too large (limit {size} MB)."),
+                }
+            }
+            Problem::FileTypeNotAccepted { accept } => {
+                let types: Vec<&str> = accept.iter().map(|t| t.mime()).collect();
+                let types = types.join(", ");
+                match lang {
+                    Lang::Ja => format!("この種類のファイルは送信できません（{types}）。"),
+                    Lang::En => format!("This kind of file is not accepted ({types})."),
+                }
+            }
+            Problem::InvalidFileName => fixed(
+                "ファイル名が正しくありません。",
+                "The file name is not valid.",
+            ),
+            Problem::InvalidFileHandle => fixed(
+                "ファイルを確認できませんでした。もう一度ファイルを選んでください。",
+                "The file could not be verified. Please choose the file again.",
+            ),
+            Problem::FileHandleExpired => fixed(
+                "ファイルの受付期限が切れました。もう一度ファイルを選んでください。",
+                "The uploaded file has expired. Please choose the file again.",
+            ),
+            Problem::TooManyFiles { max } => match lang {
+                Lang::Ja => format!("ファイルは {max} 個までです。"),
+                Lang::En => format!("At most {max} files can be sent."),
+            },
         }
     }
+}
+
+/// Bytes as megabytes (10^6) with one decimal, as file pickers show sizes.
+fn megabytes(bytes: usize) -> String {
+    format!("{:.1}", bytes as f64 / 1_000_000.0)
 }
 
 #[cfg(test)]
@@ -270,6 +314,14 @@ mod tests {
             Problem::UnknownField,
             Problem::AlreadyRegistered,
             Problem::RefusedByKintone,
+            Problem::FileTooLarge { max_bytes: 10 },
+            Problem::FileTypeNotAccepted {
+                accept: crate::files::FileType::DEFAULT_ACCEPT.to_vec(),
+            },
+            Problem::InvalidFileName,
+            Problem::InvalidFileHandle,
+            Problem::FileHandleExpired,
+            Problem::TooManyFiles { max: 1 },
         ];
         for problem in &all {
             match problem {
@@ -291,7 +343,13 @@ mod tests {
                 | Problem::RepeatedChoice
                 | Problem::UnknownField
                 | Problem::AlreadyRegistered
-                | Problem::RefusedByKintone => {}
+                | Problem::RefusedByKintone
+                | Problem::FileTooLarge { .. }
+                | Problem::FileTypeNotAccepted { .. }
+                | Problem::InvalidFileName
+                | Problem::InvalidFileHandle
+                | Problem::FileHandleExpired
+                | Problem::TooManyFiles { .. } => {}
             }
         }
         all
@@ -310,6 +368,7 @@ mod tests {
             ApiError::OriginNotAllowed,
             ApiError::UnsupportedMediaType,
             ApiError::PayloadTooLarge { limit: 10 },
+            ApiError::FileTooLarge { limit: 10 },
             ApiError::InvalidBody(BodyError::Malformed),
             ApiError::InvalidBody(BodyError::NotAnObject),
             ApiError::InvalidBody(BodyError::DuplicateKey("a".into())),
@@ -335,6 +394,7 @@ mod tests {
                 | ApiError::OriginNotAllowed
                 | ApiError::UnsupportedMediaType
                 | ApiError::PayloadTooLarge { .. }
+                | ApiError::FileTooLarge { .. }
                 | ApiError::InvalidBody(
                     BodyError::Malformed | BodyError::NotAnObject | BodyError::DuplicateKey(_),
                 )

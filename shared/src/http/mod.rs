@@ -5,6 +5,7 @@
 
 mod describe;
 mod error;
+mod files;
 mod forms;
 mod lookups;
 mod messages;
@@ -40,6 +41,10 @@ pub enum Outcome {
     /// The honeypot was filled in: answered as created, nothing stored.
     Honeypot,
     Found,
+    /// A file was uploaded for a form's file input.
+    Uploaded,
+    /// A lookup's file was handed over.
+    Downloaded,
 }
 
 impl Outcome {
@@ -52,6 +57,8 @@ impl Outcome {
             Outcome::Queued => "queued",
             Outcome::Honeypot => "honeypot",
             Outcome::Found => "found",
+            Outcome::Uploaded => "uploaded",
+            Outcome::Downloaded => "downloaded",
         }
     }
 }
@@ -90,7 +97,10 @@ async fn respond(
     match route {
         Route::Preflight => Ok(Answer {
             outcome: Outcome::Preflight,
-            response: context.preflight(&target.allowed_methods()),
+            response: match target {
+                Target::FormFile { .. } => context.upload_preflight(&target.allowed_methods()),
+                _ => context.preflight(&target.allowed_methods()),
+            },
         }),
         Route::DescribeForm(form) => forms::describe(relay, form, context).await,
         Route::DescribeLookup(lookup) => Ok(Answer {
@@ -99,6 +109,10 @@ async fn respond(
         }),
         Route::SubmitForm(form) => forms::submit(relay, form, request, context).await,
         Route::LookUp(lookup) => lookups::look_up(relay, lookup, request, context).await,
+        Route::UploadFile { form, input, rule } => {
+            files::upload(relay, form, input, rule, request, context).await
+        }
+        Route::DownloadFile(lookup) => files::download(relay, lookup, request, context).await,
     }
 }
 

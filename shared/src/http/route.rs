@@ -4,7 +4,8 @@
 
 use lambda_http::http::Method;
 
-use crate::config::{Access, Config, Form, Function, Lookup};
+use crate::config::{Access, Config, FieldKind, Form, Function, Lookup};
+use crate::files::FileRule;
 
 /// What a path names. The path may carry a prefix (an HTTP API stage, `cargo lambda watch`'s
 /// `/lambda-url/<function>`): only its last two segments count.
@@ -14,15 +15,25 @@ pub enum Resource<'a> {
     Form(&'a str),
     /// `/lookups/{lookup}`
     Lookup(&'a str),
+    /// `/forms/{form}/files/{input}`: a file for one of the form's file inputs.
+    FormFile { form: &'a str, input: &'a str },
+    /// `/lookups/{lookup}/files`: a file of a record the lookup finds.
+    LookupFiles(&'a str),
 }
 
 impl<'a> Resource<'a> {
     pub fn from_path(path: &'a str) -> Option<Self> {
-        let mut segments = path.trim_end_matches('/').rsplit('/');
-        let name = segments.next().filter(|name| !name.is_empty())?;
-        match segments.next()? {
-            "forms" => Some(Resource::Form(name)),
-            "lookups" => Some(Resource::Lookup(name)),
+        let segments: Vec<&str> = path.trim_end_matches('/').rsplit('/').take(4).collect();
+        let named = |s: &&str| !s.is_empty();
+        match segments.as_slice() {
+            [input, "files", form, "forms", ..] if named(input) && named(form) => {
+                Some(Resource::FormFile { form, input })
+            }
+            ["files", lookup, "lookups", ..] if named(lookup) => {
+                Some(Resource::LookupFiles(lookup))
+            }
+            [name, "forms", ..] if named(name) => Some(Resource::Form(name)),
+            [name, "lookups", ..] if named(name) => Some(Resource::Lookup(name)),
             _ => None,
         }
     }
@@ -30,14 +41,17 @@ impl<'a> Resource<'a> {
     /// The function that serves this kind of resource.
     pub fn function(self) -> Function {
         match self {
-            Resource::Form(_) => Function::Submit,
-            Resource::Lookup(_) => Function::Lookup,
+            Resource::Form(_) | Resource::FormFile { .. } => Function::Submit,
+            Resource::Lookup(_) | Resource::LookupFiles(_) => Function::Lookup,
         }
     }
 
     pub fn name(self) -> &'a str {
         match self {
-            Resource::Form(name) | Resource::Lookup(name) => name,
+            Resource::Form(name)
+            | Resource::Lookup(name)
+            | Resource::FormFile { form: name, .. }
+            | Resource::LookupFiles(name) => name,
         }
     }
 
@@ -46,6 +60,15 @@ impl<'a> Resource<'a> {
         match self {
             Resource::Form(name) => config.forms.get(name).map(Target::Form),
             Resource::Lookup(name) => config.lookups.get(name).map(Target::Lookup),
+            Resource::FormFile { form, input } => {
+                let form = config.forms.get(form)?;
+                let (input, field) = form.fields.iter().find(|(name, _)| *name == input)?;
+                match &field.kind {
+                    FieldKind::File(rule) => Some(Target::FormFile { form, input, rule }),
+                    _ => None,
+                }
+            }
+            Resource::LookupFiles(name) => config.lookups.get(name).map(Target::LookupFiles),
         }
     }
 }
@@ -55,13 +78,20 @@ impl<'a> Resource<'a> {
 pub enum Target<'a> {
     Form(&'a Form),
     Lookup(&'a Lookup),
+    /// A form's file input.
+    FormFile {
+        form: &'a Form,
+        input: &'a str,
+        rule: &'a FileRule,
+    },
+    LookupFiles(&'a Lookup),
 }
 
 impl<'a> Target<'a> {
     pub fn access(self) -> &'a Access {
         match self {
-            Target::Form(form) => &form.access,
-            Target::Lookup(lookup) => &lookup.access,
+            Target::Form(form) | Target::FormFile { form, .. } => &form.access,
+            Target::Lookup(lookup) | Target::LookupFiles(lookup) => &lookup.access,
         }
     }
 
@@ -95,6 +125,14 @@ pub enum Route<'a> {
     SubmitForm(&'a Form),
     /// `POST /lookups/{lookup}`: find the partner's records.
     LookUp(&'a Lookup),
+    /// `POST /forms/{form}/files/{input}`: upload one file, answered with its handle.
+    UploadFile {
+        form: &'a Form,
+        input: &'a str,
+        rule: &'a FileRule,
+    },
+    /// `POST /lookups/{lookup}/files`: re-run the lookup and download one file it shows.
+    DownloadFile(&'a Lookup),
     /// `OPTIONS`: a CORS preflight.
     Preflight,
 }
@@ -108,6 +146,10 @@ impl<'a> Route<'a> {
             (&Method::GET, Target::Lookup(lookup)) => Some(Route::DescribeLookup(lookup)),
             (&Method::POST, Target::Form(form)) => Some(Route::SubmitForm(form)),
             (&Method::POST, Target::Lookup(lookup)) => Some(Route::LookUp(lookup)),
+            (&Method::POST, Target::FormFile { form, input, rule }) => {
+                Some(Route::UploadFile { form, input, rule })
+            }
+            (&Method::POST, Target::LookupFiles(lookup)) => Some(Route::DownloadFile(lookup)),
             _ => None,
         }
     }
@@ -135,6 +177,28 @@ mod tests {
             Resource::from_path("/lookups/deals"),
             Some(Resource::Lookup("deals"))
         );
+        assert_eq!(
+            Resource::from_path("/prod/forms/jobs/files/cv"),
+            Some(Resource::FormFile {
+                form: "jobs",
+                input: "cv"
+            })
+        );
+        assert_eq!(
+            Resource::from_path("/lookups/deals/files"),
+            Some(Resource::LookupFiles("deals"))
+        );
+        // A form or lookup may be named "files".
+        assert_eq!(
+            Resource::from_path("/forms/files"),
+            Some(Resource::Form("files"))
+        );
+        assert_eq!(
+            Resource::from_path("/lookups/files"),
+            Some(Resource::Lookup("files"))
+        );
+        assert_eq!(Resource::from_path("/forms/jobs/files/"), None);
+        assert_eq!(Resource::from_path("/forms//files/cv"), None);
         assert_eq!(Resource::from_path("/forms/"), None);
         assert_eq!(Resource::from_path("/other/seminar"), None);
         assert_eq!(Resource::from_path("/"), None);

@@ -93,6 +93,12 @@ impl Inputs {
         self.0.iter().find(|(key, _)| key == name).map(|(_, v)| v)
     }
 
+    /// Removes a member and returns it: for a request that carries more than one kind of input.
+    pub fn take(&mut self, name: &str) -> Option<Member> {
+        let at = self.0.iter().position(|(key, _)| key == name)?;
+        Some(self.0.remove(at).1)
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(key, _)| key.as_str())
     }
@@ -145,6 +151,24 @@ pub enum Problem {
     AlreadyRegistered,
     /// kintone refused the value for another reason (its words stay in the log).
     RefusedByKintone,
+    /// A file above the input's `max_bytes`.
+    FileTooLarge {
+        max_bytes: usize,
+    },
+    /// A file whose bytes are none of the accepted types, whatever its name or label says.
+    FileTypeNotAccepted {
+        accept: Vec<crate::files::FileType>,
+    },
+    /// A file name that is empty, too long, or has control characters or a path.
+    InvalidFileName,
+    /// A file handle that is forged, changed, or from another form or input.
+    InvalidFileHandle,
+    /// A file handle older than its life: upload the file again.
+    FileHandleExpired,
+    /// More files than the input's `max_files`.
+    TooManyFiles {
+        max: usize,
+    },
 }
 
 /// Problems keyed by input name, in name order.

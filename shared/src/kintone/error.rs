@@ -58,6 +58,9 @@ pub enum ErrorCode {
     InvalidInput,
     /// `GAIA_LO04`: a lookup field's value is not in its datasource app.
     LookupValueNotFound,
+    /// `GAIA_BL01`: no file has this key (an upload key kintone no longer keeps, or a
+    /// record file key that is gone).
+    FileNotFound,
     /// A success status whose body the relay did not understand.
     UnexpectedResponse,
     /// An error status without kintone's JSON error body (a proxy's page, say).
@@ -74,6 +77,7 @@ impl ErrorCode {
             "GAIA_LT01" | "GAIA_DA02" => ErrorCode::DatabaseLocked,
             "CB_VA01" => ErrorCode::InvalidInput,
             "GAIA_LO04" => ErrorCode::LookupValueNotFound,
+            "GAIA_BL01" => ErrorCode::FileNotFound,
             other => ErrorCode::Other(other.to_owned()),
         }
     }
@@ -87,6 +91,7 @@ impl ErrorCode {
             ErrorCode::DatabaseLocked => "GAIA_LT01",
             ErrorCode::InvalidInput => "CB_VA01",
             ErrorCode::LookupValueNotFound => "GAIA_LO04",
+            ErrorCode::FileNotFound => "GAIA_BL01",
             ErrorCode::UnexpectedResponse => "unexpected_response",
             ErrorCode::NoErrorBody => "non_json_error",
             ErrorCode::Other(code) => code,

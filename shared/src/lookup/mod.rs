@@ -21,8 +21,9 @@ pub use inputs::MatchInputs;
 pub use recheck::Mismatch;
 
 use crate::config::Lookup;
+use crate::files::MAX_FILE_BYTES;
 use crate::input::{FieldErrors, Inputs};
-use crate::kintone::ReadRecord;
+use crate::kintone::{DownloadError, Downloaded, ReadRecord};
 use crate::limits;
 use crate::query::KintoneQuery;
 use crate::relay::{CallError, Relay};
@@ -42,6 +43,8 @@ pub enum LookupError {
     TooManyAttempts {
         retry_after: Duration,
     },
+    /// The file asked for is larger than one Lambda response can carry.
+    FileTooLarge,
 }
 
 /// One record's declared outputs, by output name.
@@ -56,6 +59,75 @@ pub async fn look_up(
     inputs: &Inputs,
     source: Option<IpAddr>,
 ) -> Result<Vec<Outputs>, LookupError> {
+    attempt(relay, lookup, inputs, source, async |matching| {
+        matching
+            .iter()
+            .map(|record| outputs::of(lookup, record))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|misdeclared| {
+                tracing::error!(lookup = lookup.name, error = %misdeclared, "relay.toml does not fit the app");
+                LookupError::Misconfigured
+            })
+    })
+    .await
+}
+
+/// Which file of the answer a download asks for: the record's index in the answer, the
+/// output's name, the file's index in that output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChoice {
+    pub record: usize,
+    pub output: String,
+    pub file: usize,
+}
+
+/// A file to hand over: its name, and the bytes with kintone's `Content-Type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileAnswer {
+    pub name: String,
+    pub file: Downloaded,
+}
+
+/// Downloads one file of one record that `lookup` answers for `inputs`: the lookup runs again
+/// exactly as [`look_up`] runs it (same inputs, query, re-check, expiry and attempt counting),
+/// so a download is authorised by the same rule on every request and no link that works on
+/// its own exists. Any choice the answer does not have is the lookup's one miss, and kintone's
+/// file API is not called.
+pub async fn download(
+    relay: &Relay,
+    lookup: &Lookup,
+    inputs: &Inputs,
+    choice: &FileChoice,
+    source: Option<IpAddr>,
+) -> Result<FileAnswer, LookupError> {
+    attempt(relay, lookup, inputs, source, async |matching| {
+        let (name, file_key, size) =
+            outputs::file_of(lookup, &matching, choice).ok_or(LookupError::NotFound)?;
+        if size.is_some_and(|size| size > MAX_FILE_BYTES as u64) {
+            tracing::warn!(
+                lookup = lookup.name,
+                size,
+                limit = MAX_FILE_BYTES,
+                "file too large for one Lambda response; refused without downloading"
+            );
+            return Err(LookupError::FileTooLarge);
+        }
+        let file = fetch_file(relay, lookup, &file_key).await?;
+        Ok(FileAnswer { name, file })
+    })
+    .await
+}
+
+/// Runs the lookup for `inputs` and hands the matching records to `then`. A miss counts
+/// against the source address and the key value (see [`crate::limits`]); past either limit
+/// kintone is not called.
+async fn attempt<T>(
+    relay: &Relay,
+    lookup: &Lookup,
+    inputs: &Inputs,
+    source: Option<IpAddr>,
+    then: impl AsyncFnOnce(Vec<ReadRecord>) -> Result<T, LookupError>,
+) -> Result<T, LookupError> {
     let typed = MatchInputs::parse(lookup, inputs).map_err(LookupError::Invalid)?;
     let query = query::build(lookup, &typed).map_err(LookupError::Invalid)?;
     let address = limits::address_text(source);
@@ -88,7 +160,10 @@ pub async fn look_up(
             });
         }
     };
-    let result = find(relay, lookup, &typed, &query).await;
+    let result = match find(relay, lookup, &typed, &query).await {
+        Ok(matching) => then(matching).await,
+        Err(error) => Err(error),
+    };
     // Only a miss keeps its attempt counted.
     if !matches!(result, Err(LookupError::NotFound)) {
         limits::release(relay, reservations).await;
@@ -101,11 +176,11 @@ async fn find(
     lookup: &Lookup,
     typed: &MatchInputs,
     query: &KintoneQuery,
-) -> Result<Vec<Outputs>, LookupError> {
+) -> Result<Vec<ReadRecord>, LookupError> {
     let found = fetch(relay, lookup, query).await?;
     let now = time::OffsetDateTime::now_utc().to_offset(relay.config.kintone.utc_offset);
-    let mut matching: Vec<&ReadRecord> = found
-        .iter()
+    let mut matching: Vec<ReadRecord> = found
+        .into_iter()
         .filter(|record| match recheck::check(lookup, typed, record, now) {
             Ok(()) => true,
             Err(mismatch) => {
@@ -132,14 +207,69 @@ async fn find(
         );
         matching.truncate(lookup.max_records as usize);
     }
-    matching
-        .into_iter()
-        .map(|record| outputs::of(lookup, record))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|misdeclared| {
-            tracing::error!(lookup = lookup.name, error = %misdeclared, "relay.toml does not fit the app");
-            LookupError::Misconfigured
+    Ok(matching)
+}
+
+/// Downloads a record's file with the lookup's token.
+async fn fetch_file(
+    relay: &Relay,
+    lookup: &Lookup,
+    file_key: &str,
+) -> Result<Downloaded, LookupError> {
+    let kintone = &relay.kintone;
+    let started = Instant::now();
+    let result = relay
+        .call_with_token(&lookup.access.token_secret, |credentials| async move {
+            match kintone
+                .download_file(&credentials, file_key, MAX_FILE_BYTES)
+                .await
+            {
+                Ok(file) => Ok(Ok(file)),
+                Err(DownloadError::TooLarge) => Ok(Err(())),
+                Err(DownloadError::Kintone(error)) => Err(error),
+            }
         })
+        .await;
+    let kintone_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(Ok(file)) => {
+            tracing::info!(
+                lookup = lookup.name,
+                app = lookup.app,
+                bytes = file.bytes.len(),
+                kintone_ms,
+                "file downloaded"
+            );
+            Ok(file)
+        }
+        Ok(Err(())) => {
+            tracing::warn!(
+                lookup = lookup.name,
+                limit = MAX_FILE_BYTES,
+                "file too large for one Lambda response; download stopped"
+            );
+            Err(LookupError::FileTooLarge)
+        }
+        Err(error) => {
+            let (code, id) = match &error {
+                CallError::Kintone(error) => error.code_and_id(),
+                CallError::Secret(_) => ("", ""),
+            };
+            tracing::error!(
+                lookup = lookup.name,
+                app = lookup.app,
+                code,
+                id,
+                kind = error_kind(&error),
+                kintone_ms,
+                "kintone file download failed"
+            );
+            Err(match error.retry_after() {
+                Some(retry_after) => LookupError::RetryLater { retry_after },
+                None => LookupError::Misconfigured,
+            })
+        }
+    }
 }
 
 async fn fetch(

@@ -33,6 +33,35 @@ pub fn requested_fields(lookup: &Lookup) -> Vec<FieldCode> {
     fields
 }
 
+/// The file `choice` names in the answer `matching`: its name, its record file key and its
+/// size, or `None` when the answer has no such record, output or file, or the output is not
+/// a FILE field.
+pub fn file_of(
+    lookup: &Lookup,
+    matching: &[ReadRecord],
+    choice: &super::FileChoice,
+) -> Option<(String, String, Option<u64>)> {
+    let record = matching.get(choice.record)?;
+    let output = lookup.outputs.get(&choice.output)?;
+    let field = record.get(output.field.as_str())?;
+    let is_file = field
+        .get("type")
+        .and_then(Value::as_str)
+        .and_then(FieldType::from_name)
+        == Some(FieldType::File);
+    if !is_file {
+        return None;
+    }
+    let file = field.get("value")?.as_array()?.get(choice.file)?;
+    let key = file.get("fileKey")?.as_str()?.to_owned();
+    let name = file.get("name")?.as_str()?.to_owned();
+    let size = file
+        .get("size")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok());
+    Some((name, key, size))
+}
+
 /// An output whose declaration does not fit what kintone returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Misdeclared {

@@ -2,10 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::Submission;
+use super::{FieldValue, Submission};
 use crate::config::Form;
 use crate::input::{FieldErrors, Problem};
-use crate::kintone::{KintoneError, RecordId, RefusedValue, ValueRefusal};
+use crate::kintone::{ErrorCode, KintoneError, RecordId, RefusedValue, ValueRefusal};
 use crate::relay::{CallError, Relay};
 
 /// The submission is in kintone.
@@ -76,6 +76,36 @@ pub async fn deliver(
                 "kintone refused the record"
             );
             interpret_refusal(form, submission, &values)
+        }
+        // An upload key kintone no longer keeps: the applicant chooses the file again.
+        Err(CallError::Kintone(KintoneError::Misconfigured {
+            code: ErrorCode::FileNotFound,
+            id,
+            ..
+        })) if submission
+            .record
+            .values()
+            .any(|v| matches!(v.value, FieldValue::Files(_))) =>
+        {
+            tracing::warn!(
+                form = form.name,
+                app = form.app,
+                id,
+                kintone_ms,
+                "kintone no longer holds an uploaded file"
+            );
+            let inputs = form
+                .fields
+                .iter()
+                .filter(|(_, field)| {
+                    submission
+                        .record
+                        .get(&field.kintone)
+                        .is_some_and(|v| matches!(v.value, FieldValue::Files(_)))
+                })
+                .map(|(input, _)| (input.clone(), Problem::FileHandleExpired))
+                .collect();
+            Err(DeliveryError::Refused(Refusal { inputs }))
         }
         // kintone's errors keep codes and ids only (their messages can quote typed values).
         Err(error) => {

@@ -19,6 +19,6 @@ pub use admit::{TooManySubmissions, admit};
 pub use batch::{BatchOutcome, deliver_batch};
 pub use deliver::{Delivered, DeliveryError, Refusal, deliver};
 pub use submission::{
-    Answers, FieldValue, IdempotencyKey, Receipt, Record, Submission, WriteValue,
+    Answers, FieldValue, FileRef, IdempotencyKey, Receipt, Record, Submission, WriteValue,
 };
-pub use validate::{Validated, validate};
+pub use validate::{HandleCheck, Validated, validate, validate_with_files};

@@ -15,6 +15,15 @@ use crate::query::FieldCode;
 pub enum FieldValue {
     Text(String),
     List(Vec<String>),
+    /// A FILE field: the upload keys of the files to attach.
+    Files(Vec<FileRef>),
+}
+
+/// One file in a FILE field's write shape: `{"fileKey": "<upload key>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    #[serde(rename = "fileKey")]
+    pub file_key: String,
 }
 
 /// `{"value": ...}` as kintone expects on write.

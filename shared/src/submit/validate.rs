@@ -5,8 +5,9 @@
 use serde_json::Value;
 use validator::{ValidateEmail, ValidateUrl};
 
-use super::submission::{Answers, FieldValue, WriteValue};
+use super::submission::{Answers, FieldValue, FileRef, WriteValue};
 use crate::config::{FieldKind, Form};
+use crate::files::{FileRule, HandleKey, HandleProblem, handle};
 use crate::input::{
     Decimal, FieldErrors, Inputs, Member, Problem, TextRule, check_length, clean_text, parse_date,
 };
@@ -20,8 +21,24 @@ pub enum Validated {
     Bot,
 }
 
-/// Checks every input against the form and returns the answers by kintone field.
+/// What opens the handles of a form's file inputs: the key, and the time of the submission.
+pub struct HandleCheck {
+    pub key: HandleKey,
+    pub now: std::time::SystemTime,
+}
+
+/// Checks every input against the form and returns the answers by kintone field. A form with
+/// file inputs needs [`validate_with_files`]: here, every file handle is refused.
 pub fn validate(form: &Form, inputs: &Inputs) -> Result<Validated, FieldErrors> {
+    validate_with_files(form, inputs, None)
+}
+
+/// [`validate`], opening file handles with `files`.
+pub fn validate_with_files(
+    form: &Form,
+    inputs: &Inputs,
+    files: Option<&HandleCheck>,
+) -> Result<Validated, FieldErrors> {
     // A bot gets the answer a person would, whatever else it sent, and nothing is stored.
     let is_bot = form
         .honeypot
@@ -44,7 +61,11 @@ pub fn validate(form: &Form, inputs: &Inputs) -> Result<Validated, FieldErrors> 
     }
     let mut answers = Answers::new();
     for (name, field) in &form.fields {
-        match parse_value(&field.kind, inputs.get(name)) {
+        let parsed = match &field.kind {
+            FieldKind::File(rule) => parse_files(rule, &form.name, name, inputs.get(name), files),
+            kind => parse_value(kind, inputs.get(name)),
+        };
+        match parsed {
             Ok(Some(value)) => {
                 answers.insert(field.kintone.clone(), WriteValue { value });
             }
@@ -193,13 +214,69 @@ fn parse_value(kind: &FieldKind, member: Option<&Member>) -> Result<Option<Field
             _ => Err(Problem::NotABoolean),
         },
         FieldKind::Number { .. } => Err(Problem::InvalidNumber),
+        FieldKind::File(_) => Err(Problem::InvalidFileHandle),
     }
+}
+
+/// A file input: a list of handles from `POST /forms/{form}/files/{input}`, each opened for
+/// this form and input, at most `max_files`, each file at most once.
+fn parse_files(
+    rule: &FileRule,
+    form: &str,
+    input: &str,
+    member: Option<&Member>,
+    files: Option<&HandleCheck>,
+) -> Result<Option<FieldValue>, Problem> {
+    let items = match member {
+        None => return Ok(None),
+        Some(member) if member.is_null() => return Ok(None),
+        Some(member) => match member.as_json() {
+            Some(Value::Array(items)) => items,
+            _ => return Err(Problem::NotAList),
+        },
+    };
+    if items.is_empty() {
+        return Ok(None);
+    }
+    if items.len() > rule.max_files {
+        return Err(Problem::TooManyFiles {
+            max: rule.max_files,
+        });
+    }
+    let check = files.ok_or(Problem::InvalidFileHandle)?;
+    let mut refs: Vec<FileRef> = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::String(text) = item else {
+            return Err(Problem::InvalidFileHandle);
+        };
+        let sealed =
+            handle::open(&check.key, form, input, text, check.now).map_err(
+                |problem| match problem {
+                    HandleProblem::Invalid => Problem::InvalidFileHandle,
+                    HandleProblem::Expired => Problem::FileHandleExpired,
+                },
+            )?;
+        // The rule may have tightened since the upload.
+        if sealed.size > rule.max_bytes as u64 {
+            return Err(Problem::FileTooLarge {
+                max_bytes: rule.max_bytes,
+            });
+        }
+        let file = FileRef {
+            file_key: sealed.upload_key.0,
+        };
+        if refs.contains(&file) {
+            return Err(Problem::InvalidFileHandle);
+        }
+        refs.push(file);
+    }
+    Ok(Some(FieldValue::Files(refs)))
 }
 
 /// What an input says when it is sent a value of a JSON type it does not take.
 fn type_problem(kind: &FieldKind) -> Problem {
     match kind {
-        FieldKind::Choices { .. } => Problem::NotAList,
+        FieldKind::Choices { .. } | FieldKind::File(_) => Problem::NotAList,
         FieldKind::Consent { .. } => Problem::NotABoolean,
         FieldKind::Number { .. } => Problem::InvalidNumber,
         _ => Problem::NotAString,

@@ -347,4 +347,17 @@ impl ApiError {
             "The number of concurrent API requests exceeds the limit.".to_owned(),
         )
     }
+
+    /// Fact sheet §5.2 (en observed; the ja text is UNCONFIRMED). Also answered when a record
+    /// add names an upload key the emulator does not hold (real behaviour UNCONFIRMED).
+    pub(crate) fn file_not_found(lang: Lang, key: &str) -> Self {
+        Self::new(
+            404,
+            "GAIA_BL01",
+            lang.pick(
+                format!("The specified file (id: {key}) not found."),
+                format!("指定したファイル（id: {key}）が見つかりません。"),
+            ),
+        )
+    }
 }

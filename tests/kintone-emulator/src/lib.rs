@@ -1,7 +1,7 @@
 //! An in-memory emulator of the parts of Cybozu kintone's REST API that the relay uses:
 //! Add Record, Get Record, Get Records (with a strict query language), Get Form Fields (for
-//! `relay check` and `relay init`), API-token authentication and permissions, guest-space
-//! paths, and switchable faults.
+//! `relay check` and `relay init`), file upload and download, API-token authentication and
+//! permissions, guest-space paths, and switchable faults.
 //!
 //! Behaviour follows the team's kintone fact sheet (`kintone-api.md`); where it says
 //! UNCONFIRMED, the code says so too.
@@ -13,10 +13,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
+pub use files::{StoredFile, Upload};
+
 mod dates;
 mod demo;
 mod error;
 mod eval;
+mod files;
 mod form_fields;
 pub mod query;
 mod record;
@@ -257,6 +260,10 @@ pub(crate) struct State {
     /// must send, when turned on.
     pub(crate) basic_auth: Option<String>,
     pub(crate) log: Vec<LoggedRequest>,
+    /// Upload key -> an upload not yet attached to a record.
+    pub(crate) uploads: HashMap<String, Upload>,
+    /// Record file key -> a file a record holds.
+    pub(crate) files: HashMap<String, StoredFile>,
 }
 
 pub(crate) struct Inner {
@@ -372,6 +379,43 @@ impl Emulator {
         })
     }
 
+    /// Stores a file for a seeded record of `app` and returns its record file key, to be written
+    /// into a FILE field with [`Emulator::insert_record`] as
+    /// `[{"fileKey": key, "name": …, "contentType": …, "size": …}]`.
+    pub fn insert_file(&self, app: u64, name: &str, content_type: &str, bytes: &[u8]) -> String {
+        let key = self.record_file_key();
+        self.lock().files.insert(
+            key.clone(),
+            StoredFile {
+                app,
+                name: name.to_owned(),
+                content_type: content_type.to_owned(),
+                bytes: bytes.to_vec(),
+            },
+        );
+        key
+    }
+
+    /// The file a record holds under `file_key` (a record key, not an upload key).
+    pub fn file(&self, file_key: &str) -> Option<StoredFile> {
+        self.lock().files.get(file_key).cloned()
+    }
+
+    /// The uploads not yet attached to a record, by upload key.
+    pub fn uploads(&self) -> Vec<(String, Upload)> {
+        self.lock()
+            .uploads
+            .iter()
+            .map(|(key, upload)| (key.clone(), upload.clone()))
+            .collect()
+    }
+
+    /// Forgets every unattached upload, as kintone does when temporary storage expires (after
+    /// a time the fact sheet leaves UNCONFIRMED).
+    pub fn expire_uploads(&self) {
+        self.lock().uploads.clear();
+    }
+
     /// Every request served, in the order the answers were produced.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.lock().log.clone()
@@ -403,6 +447,36 @@ impl Emulator {
     /// The demo data set (apps 12 "seminar" and 34 "deals") used by the dev stack and README.
     pub fn demo() -> Self {
         demo::build()
+    }
+
+    fn next_random(&self) -> u64 {
+        let mut z = self
+            .inner
+            .rng
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// An upload key, UUID-like as kintone's (`c15b3870-…`).
+    pub(crate) fn upload_key(&self) -> String {
+        let (a, b) = (self.next_random(), self.next_random());
+        format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xffff,
+            b >> 48,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    /// A record file key, shaped like kintone's (`201202061155587E…`): digits then hex.
+    pub(crate) fn record_file_key(&self) -> String {
+        let (a, b) = (self.next_random(), self.next_random());
+        format!("{:014}{:016X}{:08X}", a % 100_000_000_000_000, b, a >> 32)
     }
 
     /// A random-looking 20-character error id, like kintone's.

@@ -406,14 +406,14 @@ fn check_field(
             if items.is_empty() && field.required {
                 msgs.required(&array_key);
             }
-            // There is no upload endpoint, so any fileKey is accepted and echoed back.
-            let files = items
-                .iter()
-                .filter_map(|item| item.get("fileKey").and_then(Value::as_str))
-                .map(|key| {
-                    json!({ "contentType": "application/octet-stream", "fileKey": key, "name": key, "size": "0" })
-                })
-                .collect();
+            // Upload keys only; the add turns them into stored files (see `files::attach`).
+            let mut files = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                match item.get("fileKey").and_then(Value::as_str) {
+                    Some(key) => files.push(json!({ "fileKey": key })),
+                    None => msgs.invalid_shape(&format!("record.{code}.values[{i}].fileKey")),
+                }
+            }
             Value::Array(files)
         }
         FieldType::UserSelect => {

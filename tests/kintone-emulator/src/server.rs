@@ -17,7 +17,8 @@ use time::OffsetDateTime;
 
 use crate::error::{ApiError, Lang};
 use crate::{
-    Emulator, Fault, LoggedRequest, Permission, State as EmuState, eval, form_fields, query, record,
+    Emulator, Fault, LoggedRequest, Permission, State as EmuState, eval, files, form_fields, query,
+    record,
 };
 
 /// kintone's per-domain limit of concurrent requests.
@@ -52,6 +53,8 @@ impl Drop for InFlight<'_> {
 /// What to answer, before headers are added.
 enum Reply {
     Json(Value),
+    /// A downloaded file: its `Content-Type` and bytes.
+    File(String, Vec<u8>),
     Error(ApiError),
     Html(u16, &'static str),
     Text(u16, &'static str),
@@ -100,7 +103,7 @@ async fn handle(State(emu): State<Emulator>, req: Request) -> Response {
         },
     };
     let (status, code) = match &reply {
-        Reply::Json(_) => (200, None),
+        Reply::Json(_) | Reply::File(..) => (200, None),
         Reply::Error(e) => (e.status, Some(e.code.to_owned())),
         Reply::Html(s, _) | Reply::Text(s, _) => (*s, None),
     };
@@ -172,7 +175,13 @@ fn finish(emu: &Emulator, reply: Reply, running: usize) -> Response {
     let (status, body) = match reply {
         Reply::Json(v) => {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
-            (200, v.to_string())
+            (200, v.to_string().into_bytes())
+        }
+        Reply::File(content_type, bytes) => {
+            let value = HeaderValue::from_str(&content_type)
+                .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+            headers.insert(CONTENT_TYPE, value);
+            (200, bytes)
         }
         Reply::Error(e) => {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
@@ -182,21 +191,21 @@ fn finish(emu: &Emulator, reply: Reply, running: usize) -> Response {
                     HeaderValue::from_static("GAIA_TO04"),
                 );
             }
-            (e.status, e.body(emu.error_id()).to_string())
+            (e.status, e.body(emu.error_id()).to_string().into_bytes())
         }
         Reply::Html(s, page) => {
             headers.insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/html; charset=utf-8"),
             );
-            (s, page.to_owned())
+            (s, page.as_bytes().to_vec())
         }
         Reply::Text(s, text) => {
             headers.insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; charset=utf-8"),
             );
-            (s, text.to_owned())
+            (s, text.as_bytes().to_vec())
         }
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -222,6 +231,8 @@ enum Resource {
     Records,
     /// `app/form/fields.json`: the app's field settings.
     FormFields,
+    /// `file.json`: upload (POST, multipart) and download (GET).
+    File,
 }
 
 /// `/k/v1/{resource}.json` or `/k/guest/{space}/v1/{resource}.json`, lower-case only.
@@ -241,6 +252,7 @@ fn route(path: &str) -> Option<(Option<u64>, Resource)> {
         "record.json" => Resource::Record,
         "records.json" => Resource::Records,
         "app/form/fields.json" => Resource::FormFields,
+        "file.json" => Resource::File,
         _ => return None,
     };
     Some((space, resource))
@@ -275,6 +287,12 @@ fn dispatch(emu: &Emulator, parts: &Parts, bytes: &Bytes, lang: Lang) -> Reply {
     let Some((space, resource)) = route(parts.uri.path()) else {
         return Reply::Text(404, "404: Not Found");
     };
+    if resource == Resource::File {
+        return match file_endpoint(emu, parts, bytes, lang, space) {
+            Ok(reply) => reply,
+            Err(e) => Reply::Error(e),
+        };
+    }
     let endpoint = match (resource, effective_method(parts)) {
         (Resource::Record, "POST") => Endpoint::AddRecord,
         (Resource::Records, "POST") => Endpoint::AddRecords,
@@ -445,15 +463,94 @@ fn run(
         return Err(ApiError::token_no_permission(lang));
     }
     match endpoint {
-        Endpoint::AddRecord => add_record(&mut state, app_id, &params, lang),
-        Endpoint::AddRecords => add_records(&mut state, app_id, &params, lang),
+        Endpoint::AddRecord => add_record(emu, &mut state, app_id, &params, lang),
+        Endpoint::AddRecords => add_records(emu, &mut state, app_id, &params, lang),
         Endpoint::GetRecord => get_record(&state, app_id, &params, lang),
         Endpoint::GetRecords => get_records(&state, app_id, &params, lang),
         Endpoint::GetFormFields => form_fields::response(&state, app_id, lang),
     }
 }
 
+/// `file.json`: a POST with a multipart body uploads; a GET (or a POST overridden to GET)
+/// downloads. Both authenticate like every API; the upload needs no permission (the record add
+/// that attaches the file checks it), the download needs view on the file's app.
+fn file_endpoint(
+    emu: &Emulator,
+    parts: &Parts,
+    bytes: &Bytes,
+    lang: Lang,
+    space: Option<u64>,
+) -> Result<Reply, ApiError> {
+    if parts.headers.contains_key("x-cybozu-authorization") {
+        return Err(ApiError::password_failed(lang));
+    }
+    let tokens = api_tokens(&parts.headers);
+    if tokens.is_empty() {
+        return Err(ApiError::login_required(lang));
+    }
+    if tokens.len() > MAX_TOKENS {
+        return Err(ApiError::too_many_tokens(lang));
+    }
+    let method = effective_method(parts).to_owned();
+    let mut state = emu.lock();
+    let mut granted: Vec<(u64, Vec<Permission>)> = Vec::new();
+    for token in &tokens {
+        let grant = state
+            .tokens
+            .get(token)
+            .ok_or_else(|| ApiError::token_invalid(lang))?;
+        if granted.iter().any(|(app, _)| *app == grant.app) {
+            return Err(ApiError::token_duplicate(lang));
+        }
+        granted.push((grant.app, grant.perms.clone()));
+    }
+    match method.as_str() {
+        "POST" => {
+            let content_type = parts
+                .headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            // The code and text for a missing part are UNCONFIRMED; kintone's usual answer for
+            // a missing parameter is used.
+            let upload = files::parse_multipart(content_type, bytes)
+                .ok_or_else(|| ApiError::missing_param(lang, "file"))?;
+            let key = emu.upload_key();
+            Ok(Reply::Json(files::upload(&mut state, upload, key)))
+        }
+        "GET" => {
+            let params = params(parts, bytes, lang)?;
+            let key = files::file_key_param(&params, lang)?;
+            // An upload key is not a download key: unknown here too.
+            let file = state
+                .files
+                .get(&key)
+                .ok_or_else(|| ApiError::file_not_found(lang, &key))?;
+            let guest_space = state
+                .apps
+                .get(&file.app)
+                .and_then(|data| data.app.guest_space);
+            match (space, guest_space) {
+                (None, Some(_)) => return Err(ApiError::guest_path_required(lang)),
+                (Some(s), g) if g != Some(s) => return Err(ApiError::no_privilege(lang)),
+                _ => {}
+            }
+            // Without a token of the file's app, or one without view: the code for the first
+            // case is UNCONFIRMED; GAIA_NO01 is what a token without the permission gets.
+            let may_view = granted
+                .iter()
+                .any(|(app, perms)| *app == file.app && perms.contains(&Permission::View));
+            if !may_view {
+                return Err(ApiError::token_no_permission(lang));
+            }
+            Ok(Reply::File(file.content_type.clone(), file.bytes.clone()))
+        }
+        _ => Ok(Reply::Text(501, "501: not emulated by kintone-emulator")),
+    }
+}
+
 fn add_record(
+    emu: &Emulator,
     state: &mut EmuState,
     app_id: u64,
     params: &Map<String, Value>,
@@ -472,11 +569,17 @@ fn add_record(
             ));
         }
     };
-    let Some(data) = state.apps.get_mut(&app_id) else {
+    let EmuState {
+        apps,
+        uploads,
+        files,
+        ..
+    } = state;
+    let Some(data) = apps.get_mut(&app_id) else {
         return Err(ApiError::app_not_found(lang, app_id));
     };
     let existing: Vec<&crate::Stored> = data.records.iter().collect();
-    let values = record::build_for_add(&data.app, &existing, input, lang)
+    let mut values = record::build_for_add(&data.app, &existing, input, lang)
         .map_err(|errors| ApiError::invalid_input(lang, errors))?;
     for field in &data.app.fields {
         let (Some(keys), Some(Value::String(value))) =
@@ -488,6 +591,14 @@ fn add_record(
             return Err(ApiError::lookup_value_missing(lang, &field.code, value));
         }
     }
+    files::attach(
+        uploads,
+        files,
+        &data.app,
+        &mut values,
+        || emu.record_file_key(),
+        lang,
+    )?;
     let id = data.push(values);
     Ok(json!({ "id": id.to_string(), "revision": "1" }))
 }
@@ -500,12 +611,19 @@ const MAX_BATCH_ADD: usize = 100;
 /// is a duplicate), with error keys `records[<i>].<code>.value`; one problem anywhere refuses
 /// the whole batch (fact sheet §1.2).
 fn add_records(
+    emu: &Emulator,
     state: &mut EmuState,
     app_id: u64,
     params: &Map<String, Value>,
     lang: Lang,
 ) -> Result<Value, ApiError> {
-    let Some(data) = state.apps.get_mut(&app_id) else {
+    let EmuState {
+        apps,
+        uploads,
+        files,
+        ..
+    } = state;
+    let Some(data) = apps.get_mut(&app_id) else {
         return Err(ApiError::app_not_found(lang, app_id));
     };
     let records = match params.get("records") {
@@ -561,6 +679,38 @@ fn add_records(
     }
     if let Some(refusal) = lookup_refusal {
         return Err(refusal);
+    }
+    // All or nothing: every record's upload keys are checked before any is used up.
+    let mut all_keys = Vec::new();
+    for stored in &accepted {
+        for field in data
+            .app
+            .fields
+            .iter()
+            .filter(|f| f.field_type == crate::FieldType::File)
+        {
+            if let Some(Value::Array(items)) = stored.values.get(&field.code) {
+                for key in items
+                    .iter()
+                    .filter_map(|i| i.get("fileKey").and_then(Value::as_str))
+                {
+                    if !uploads.contains_key(key) || all_keys.contains(&key) {
+                        return Err(ApiError::file_not_found(lang, key));
+                    }
+                    all_keys.push(key);
+                }
+            }
+        }
+    }
+    for stored in &mut accepted {
+        files::attach(
+            uploads,
+            files,
+            &data.app,
+            &mut stored.values,
+            || emu.record_file_key(),
+            lang,
+        )?;
     }
     let ids: Vec<String> = accepted
         .into_iter()

@@ -141,6 +141,7 @@ fn accepted(input: InputType) -> &'static [K] {
         InputType::Choices => &[K::CheckBox, K::MultiSelect],
         // A consent is one box that must be ticked.
         InputType::Consent => &[K::CheckBox],
+        InputType::File => &[K::File],
     }
 }
 
@@ -165,6 +166,7 @@ fn suggested_input(field_type: Option<K>) -> Option<(&'static str, &'static str)
             " (or \"consent\" for one box that must be ticked)",
         ),
         K::MultiSelect => ("choices", ""),
+        K::File => ("file", ""),
         _ => return None,
     })
 }
