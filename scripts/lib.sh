@@ -66,6 +66,7 @@ import boto3
 sm = boto3.client("secretsmanager")
 for name, token in {
     "kintone-relay/seminar-add": "demoSeminarAddToken000000000000000000000",
+    "kintone-relay/careers-add": "demoCareersAddToken000000000000000000000",
     "kintone-relay/deals-view": "demoDealsViewToken0000000000000000000000",
     # relay.toml [limits] key_secret: any random string (template.yaml generates the real one).
     "kintone-relay/limits-key": secrets.token_hex(32),

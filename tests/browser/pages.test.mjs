@@ -14,6 +14,10 @@ assert.ok(WEB && EMULATOR && SCREENSHOTS, "WEB_URL, EMULATOR_URL and SCREENSHOT_
 mkdirSync(SCREENSHOTS, { recursive: true });
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const SEMINAR_APP = 12;
+const DEALS_APP = 34;
+const CAREERS_APP = 56;
+// The emulator's --demo view-only tokens, to read back what a record holds.
+const VIEW_TOKENS = { [DEALS_APP]: "demoDealsViewToken0000000000000000000000", [CAREERS_APP]: "demoCareersViewToken00000000000000000000" };
 const RECEIPT = /^[0-9A-Z]{4}(-[0-9A-Z]{4}){4}$/;
 
 let browser;
@@ -56,9 +60,17 @@ async function open(path, { width = 1280, height = 900, axe = false } = {}) {
   return { page, seen, close: () => context.close() };
 }
 
-async function records() {
-  const response = await fetch(`${EMULATOR}/_emulator/apps/${SEMINAR_APP}/records`);
+async function records(app = SEMINAR_APP) {
+  const response = await fetch(`${EMULATOR}/_emulator/apps/${app}/records`);
   return (await response.json()).records;
+}
+
+/** The bytes kintone holds for a record's file, fetched as kintone's API serves them. */
+async function kintoneFile(app, fileKey) {
+  const response = await fetch(`${EMULATOR}/k/v1/file.json?fileKey=${encodeURIComponent(fileKey)}`,
+    { headers: { "X-Cybozu-API-Token": VIEW_TOKENS[app] } });
+  assert.equal(response.status, 200);
+  return Buffer.from(await response.arrayBuffer());
 }
 const recordsNamed = async (name) => (await records()).filter((r) => r["氏名"].value === name);
 
@@ -388,7 +400,7 @@ test("a lookup with right and with wrong corroborating fields; the address, hist
   await page.getByRole("button", { name: "確認する" }).click();
   await page.locator("table.records").waitFor();
   const cells = await page.locator("table.records tbody tr").first().locator(".cell-value").allTextContents();
-  assert.deepEqual(cells, ["D-1001", "業務システム導入（山田商事）", "150000", "商談中"]);
+  assert.deepEqual(cells, ["D-1001", "業務システム導入（山田商事）", "150000", "商談中", "ダウンロード 見積書_D-1001.pdf"]);
   assert.equal(await page.locator("table.records tbody tr").count(), 1);
   assert.equal(await activeId(page), "results-title");
   await page.mouse.move(0, 0); // no hover in the picture
@@ -428,6 +440,108 @@ test("a lookup with right and with wrong corroborating fields; the address, hist
     }
   }
   assert.ok(seen.posts.every((post) => post.method() === "POST" && !post.url().includes("?")));
+  assert.deepEqual(seen.problems, []);
+  await close();
+});
+
+// A small PDF, and a Windows executable given a PDF's name and type.
+const PDF = Buffer.from("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n", "latin1");
+const EXE = Buffer.concat([Buffer.from("MZ\x90\x00\x03\x00\x00\x00", "latin1"), Buffer.alloc(120, 0x41)]);
+
+test("an application with a CV: a wrong kind of file is stopped in the page, the PDF is uploaded, and the record holds its exact bytes and Japanese name", async () => {
+  const { page, seen, close } = await open("form.html?form=careers", { axe: true });
+  await page.getByRole("heading", { level: 1, name: "採用応募" }).waitFor();
+  const name = unique("応募 太郎");
+  await page.getByLabel("お名前").fill(name);
+  await page.getByLabel("メールアドレス").fill("taro@example.jp");
+  await page.getByLabel("営業").check();
+  const cv = page.getByLabel("履歴書");
+  assert.equal(await cv.getAttribute("type"), "file");
+  assert.equal(await cv.getAttribute("accept"), "application/pdf,image/png,image/jpeg");
+
+  // An executable named and labelled as a PDF: refused from its bytes, before any upload.
+  await cv.setInputFiles({ name: "履歴書.pdf", mimeType: "application/pdf", buffer: EXE });
+  const error = page.locator("#field-cv-error");
+  await error.waitFor();
+  assert.equal((await error.textContent()).trim(), "この種類のファイルは送信できません。");
+  assert.equal(await cv.getAttribute("aria-invalid"), "true");
+  assert.equal(seen.posts.length, 0, "nothing was uploaded");
+
+  const fileName = "履歴書 山田（2026年版）.pdf";
+  await cv.setInputFiles({ name: fileName, mimeType: "application/pdf", buffer: PDF });
+  await error.waitFor({ state: "hidden" });
+  const { severe } = await axe(page);
+  assert.deepEqual(severe, [], "axe on the form with a file input");
+  await submitButton(page).click();
+  const receipt = (await page.locator("#receipt").textContent()).trim();
+  assert.match(receipt, RECEIPT);
+
+  // The upload went first, raw, with the name percent-encoded; the form then carried the handle.
+  assert.equal(seen.posts.length, 2, seen.posts.map((p) => p.url()).join(" "));
+  const [upload, submission] = seen.posts;
+  assert.match(upload.url(), /\/forms\/careers\/files\/cv$/);
+  assert.equal(upload.headers()["x-file-name"], encodeURIComponent(fileName));
+  // (playwright does not expose a streamed file body: the record's bytes are compared below)
+  const handle = (await seen.answers[0].json()).file;
+  assert.match(submission.url(), /\/forms\/careers$/);
+  assert.deepEqual(submission.postDataJSON().cv, [handle]);
+
+  const stored = (await records(CAREERS_APP)).filter((r) => r["氏名"].value === name);
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0]["応募番号"].value, receipt);
+  const files = stored[0]["履歴書"].value;
+  assert.equal(files.length, 1);
+  assert.equal(files[0].name, fileName);
+  assert.equal(files[0].contentType, "application/pdf");
+  assert.equal(Number(files[0].size), PDF.length);
+  assert.deepEqual(await kintoneFile(CAREERS_APP, files[0].fileKey), PDF);
+  // kintone's file key never reached the page.
+  for (const answer of seen.answers) {
+    assert.ok(!(await answer.text()).includes(files[0].fileKey));
+  }
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.screenshot({ path: `${SCREENSHOTS}/form-careers-receipt-375.png`, fullPage: true });
+  assert.deepEqual(seen.problems, []);
+  await close();
+});
+
+test("a deal's quotation downloads from the lookup page, which runs the lookup again; a failed download says so and saves nothing", async () => {
+  const { page, seen, close } = await open("lookup.html?lookup=deals");
+  await page.getByLabel("取引先ID").fill("P-002");
+  await page.getByLabel("会社名").fill("佐藤工業");
+  await page.getByLabel("取引番号").fill("D-1002");
+  await page.getByRole("button", { name: "確認する" }).click();
+  const button = page.getByRole("button", { name: "ダウンロード 見積書_D-1002.pdf" });
+  await button.waitFor();
+
+  const [download] = await Promise.all([page.waitForEvent("download"), button.click()]);
+  assert.equal(download.suggestedFilename(), "見積書_D-1002.pdf");
+  const saved = readFileSync(await download.path());
+  const record = (await records(DEALS_APP)).find((r) => r["取引ID"].value === "D-1002");
+  assert.deepEqual(saved, await kintoneFile(DEALS_APP, record["見積書"].value[0].fileKey));
+  assert.ok(saved.subarray(0, 5).equals(Buffer.from("%PDF-")));
+
+  // The download is a POST with every input of the lookup again, and which file.
+  const post = seen.posts.at(-1);
+  assert.match(post.url(), /\/lookups\/deals\/files$/);
+  assert.deepEqual(post.postDataJSON(),
+    { partner_id: "P-002", partner_name: "佐藤工業", deal_id: "D-1002", record: 0, output: "quote", file: 0 });
+  const answer = seen.answers.at(-1);
+  assert.equal(answer.headers()["cache-control"], "no-store");
+  assert.equal(answer.headers()["x-content-type-options"], "nosniff");
+  assert.match(answer.headers()["content-disposition"], /^attachment; .*filename\*=UTF-8''%E8%A6%8B%E7%A9%8D%E6%9B%B8_D-1002\.pdf$/);
+
+  // kintone in maintenance: the page says the download failed, and no file is saved.
+  await fault("maintenance");
+  let downloads = 0;
+  page.on("download", () => { downloads += 1; });
+  try {
+    await button.click();
+    await page.getByRole("alert").filter({ hasText: "ダウンロードできませんでした" }).waitFor();
+  } finally {
+    await fault("none");
+  }
+  assert.equal(downloads, 0);
   assert.deepEqual(seen.problems, []);
   await close();
 });

@@ -14,6 +14,7 @@ use serde_json::Value;
 pub const SEMINAR_ADD_TOKEN: &str = "demoSeminarAddToken000000000000000000000";
 pub const SEMINAR_VIEW_TOKEN: &str = "demoSeminarViewToken00000000000000000000";
 pub const DEALS_VIEW_TOKEN: &str = "demoDealsViewToken0000000000000000000000";
+pub const CAREERS_ADD_TOKEN: &str = "demoCareersAddToken000000000000000000000";
 pub const ORIGIN: &str = "https://www.example.jp";
 
 /// Secrets Manager as the tests see it (moto), through the real SDK and the standard

@@ -10,15 +10,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use kintone_emulator::{Emulator, Permission};
 use relay_cli::{Env, Outcome};
-use relay_e2e::{DEALS_VIEW_TOKEN, SEMINAR_ADD_TOKEN, SEMINAR_VIEW_TOKEN};
+use relay_e2e::{CAREERS_ADD_TOKEN, DEALS_VIEW_TOKEN, SEMINAR_ADD_TOKEN, SEMINAR_VIEW_TOKEN};
 use serde_json::Value;
 
 const SHIPPED: &str = include_str!("../../../relay.toml");
 const TOKEN_ENV: &str = "RELAY_CHECK_TOKENS";
 
-/// The tokens the functions use: add-only for the form, view-only for the lookup.
+/// The tokens the functions use: add-only for the forms, view-only for the lookup.
 fn demo_tokens() -> String {
-    format!("12={SEMINAR_ADD_TOKEN},34={DEALS_VIEW_TOKEN}")
+    format!("12={SEMINAR_ADD_TOKEN},34={DEALS_VIEW_TOKEN},56={CAREERS_ADD_TOKEN}")
 }
 
 /// A relay.toml in the temporary directory, removed when dropped.
@@ -166,11 +166,15 @@ async fn the_shipped_relay_toml_matches_the_demo_apps() {
     assert_eq!(report["unchecked"], serde_json::json!([]), "{report:#}");
     assert_eq!(
         (status, &report["summary"]["apps_read"]),
-        (0, &serde_json::json!(2))
+        (0, &serde_json::json!(3))
     );
     assert_eq!(
         report["functions"]["submit"]["reads"],
-        serde_json::json!(["kintone-relay/limits-key", "kintone-relay/seminar-add"])
+        serde_json::json!([
+            "kintone-relay/careers-add",
+            "kintone-relay/limits-key",
+            "kintone-relay/seminar-add"
+        ])
     );
     // Read-only calls: the fields of each app and whether its token can view records.
     for request in emulator.requests() {
@@ -182,6 +186,7 @@ async fn the_shipped_relay_toml_matches_the_demo_apps() {
         assert!(request.method == "GET" || request.header("x-http-method-override") == Some("GET"));
     }
     assert!(emulator.records(12).is_empty(), "nothing was added");
+    assert!(emulator.records(56).is_empty(), "nothing was added");
 
     // The text format ends with a one-line summary.
     let file = ConfigFile::new(SHIPPED);
@@ -197,10 +202,10 @@ async fn the_shipped_relay_toml_matches_the_demo_apps() {
     let last = outcome.stdout.lines().last().unwrap_or_default();
     assert_eq!(
         last,
-        "relay check: 0 errors, 0 warnings in 2 apps read from kintone"
+        "relay check: 0 errors, 0 warnings in 3 apps read from kintone"
     );
     assert!(outcome.stdout.contains(
-        "submit: serves /forms/seminar ; reads kintone-relay/limits-key, kintone-relay/seminar-add"
+        "submit: serves /forms/careers, /forms/seminar ; reads kintone-relay/careers-add, kintone-relay/limits-key, kintone-relay/seminar-add"
     ));
 }
 
@@ -357,7 +362,7 @@ async fn a_fixed_value_for_a_field_that_does_not_exist() {
 async fn a_form_token_that_can_also_view() {
     let emulator = Emulator::demo();
     let base_url = start(&emulator).await;
-    let tokens = format!("12={SEMINAR_VIEW_TOKEN},34={DEALS_VIEW_TOKEN}");
+    let tokens = format!("12={SEMINAR_VIEW_TOKEN},34={DEALS_VIEW_TOKEN},56={CAREERS_ADD_TOKEN}");
     emulator.add_token(SEMINAR_VIEW_TOKEN, 12, &[Permission::View, Permission::Add]);
     let (status, report) = check(&base_url, SHIPPED, &tokens).await;
     assert_one(
@@ -456,7 +461,7 @@ async fn a_lookup_token_that_cannot_view() {
     let emulator = Emulator::demo();
     let base_url = start(&emulator).await;
     emulator.add_token("dealsAddOnly", 34, &[Permission::Add]);
-    let tokens = format!("12={SEMINAR_ADD_TOKEN},34=dealsAddOnly");
+    let tokens = format!("12={SEMINAR_ADD_TOKEN},34=dealsAddOnly,56={CAREERS_ADD_TOKEN}");
     let (status, report) = check(&base_url, SHIPPED, &tokens).await;
     assert_one(status, &report, &error(DEALS, "lookups.deals.token_secret"));
 }
@@ -468,7 +473,7 @@ async fn an_app_that_does_not_exist() {
     let emulator = Emulator::demo();
     let base_url = start(&emulator).await;
     let config = shipped_with("app = 12", "app = 99");
-    let tokens = format!("99={SEMINAR_ADD_TOKEN},34={DEALS_VIEW_TOKEN}");
+    let tokens = format!("99={SEMINAR_ADD_TOKEN},34={DEALS_VIEW_TOKEN},56={CAREERS_ADD_TOKEN}");
     let (status, report) = check(&base_url, &config, &tokens).await;
     assert_one(status, &report, &error(SEMINAR, "forms.seminar.app"));
 }
@@ -487,6 +492,7 @@ async fn a_guest_space_the_apps_are_not_in() {
     assert_eq!(
         told,
         [
+            (&Value::from("careers"), &Value::from("kintone.guest_space")),
             (&Value::from("seminar"), &Value::from("kintone.guest_space")),
             (&Value::from("deals"), &Value::from("kintone.guest_space"))
         ],
@@ -510,14 +516,20 @@ async fn what_could_not_be_checked_exits_2() {
     let base_url = start(&emulator).await;
     emulator.add_token("editOnly", 34, &[Permission::Edit]);
     for (tokens, reason) in [
-        (format!("12={SEMINAR_ADD_TOKEN}"), "has no token for app 34"),
         (
-            format!("12={SEMINAR_ADD_TOKEN},34=unknownToken"),
+            format!("12={SEMINAR_ADD_TOKEN},56={CAREERS_ADD_TOKEN}"),
+            "has no token for app 34",
+        ),
+        (
+            format!("12={SEMINAR_ADD_TOKEN},34=unknownToken,56={CAREERS_ADD_TOKEN}"),
             "GAIA_IA02",
         ),
-        (format!("12={SEMINAR_ADD_TOKEN},34=editOnly"), "GAIA_NO01"),
         (
-            format!("12={SEMINAR_ADD_TOKEN},34={SEMINAR_ADD_TOKEN}"),
+            format!("12={SEMINAR_ADD_TOKEN},34=editOnly,56={CAREERS_ADD_TOKEN}"),
+            "GAIA_NO01",
+        ),
+        (
+            format!("12={SEMINAR_ADD_TOKEN},34={SEMINAR_ADD_TOKEN},56={CAREERS_ADD_TOKEN}"),
             "GAIA_AP15",
         ),
     ] {
@@ -545,7 +557,7 @@ async fn what_could_not_be_checked_exits_2() {
     let (status, report) = check(&closed, SHIPPED, &demo_tokens()).await;
     assert_eq!(
         (status, report["unchecked"].as_array().map(Vec::len)),
-        (2, Some(2))
+        (2, Some(3))
     );
 
     let file = ConfigFile::new(SHIPPED);
@@ -565,7 +577,7 @@ async fn what_could_not_be_checked_exits_2() {
             .stdout
             .lines()
             .last()
-            .is_some_and(|l| l.ends_with("2 apps not checked")),
+            .is_some_and(|l| l.ends_with("3 apps not checked")),
         "{}",
         outcome.stdout
     );

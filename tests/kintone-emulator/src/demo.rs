@@ -6,6 +6,13 @@ use crate::{App, Emulator, Field, FieldType, Permission};
 
 pub(crate) const SEMINAR_APP: u64 = 12;
 pub(crate) const DEALS_APP: u64 = 34;
+pub(crate) const CAREERS_APP: u64 = 56;
+
+/// A one-page PDF: each published deal's quotation, for the lookup page's download buttons.
+const QUOTATION_PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
+3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >> endobj\n\
+trailer << /Root 1 0 R >>\n%%EOF\n";
 
 const PARTNERS: [(&str, &str); 5] = [
     ("P-001", "山田商事"),
@@ -94,6 +101,7 @@ pub(crate) fn build() -> Emulator {
                 .label("公開")
                 .options(&["公開する"]),
             Field::new("公開期限", Date).label("公開期限"),
+            Field::new("見積書", File).label("見積書"),
         ],
     });
     emu.add_token(
@@ -110,19 +118,61 @@ pub(crate) fn build() -> Emulator {
         } else {
             "2099-12-31"
         };
+        let deal = format!("D-{}", 1001 + i);
+        let quotation = format!("見積書_{deal}.pdf");
+        let file_key = emu.insert_file(DEALS_APP, &quotation, "application/pdf", QUOTATION_PDF);
         emu.insert_record(
             DEALS_APP,
             json!({
                 "担当ID": { "value": partner_id },
                 "担当名": { "value": partner_name },
-                "取引ID": { "value": format!("D-{}", 1001 + i) },
+                "取引ID": { "value": deal },
                 "件名": { "value": format!("{}（{}）", SUBJECTS[(i % 6) as usize], partner_name) },
                 "金額": { "value": ((i % 7 + 1) * 150_000 + i * 1_000).to_string() },
                 "ステータス": { "value": STATUSES[(i % 3) as usize] },
                 "公開": { "value": public },
                 "公開期限": { "value": until },
+                "見積書": { "value": [{
+                    "fileKey": file_key, "name": quotation, "contentType": "application/pdf",
+                    "size": QUOTATION_PDF.len().to_string(),
+                }] },
             }),
         );
     }
+
+    // A job application with a CV: the form page's file input.
+    emu.add_app(App {
+        id: CAREERS_APP,
+        guest_space: None,
+        fields: vec![
+            Field::new("氏名", SingleLineText)
+                .label("お名前")
+                .required()
+                .max_length(50),
+            Field::new("メールアドレス", SingleLineText)
+                .label("メールアドレス")
+                .required(),
+            Field::new("希望職種", DropDown)
+                .label("希望職種")
+                .options(&["エンジニア", "営業", "カスタマーサポート"]),
+            Field::new("履歴書", File).label("履歴書").required(),
+            Field::new("応募番号", SingleLineText)
+                .label("応募番号")
+                .unique(),
+            Field::new("応募ID", SingleLineText)
+                .label("応募ID")
+                .unique(),
+        ],
+    });
+    emu.add_token(
+        "demoCareersAddToken000000000000000000000",
+        CAREERS_APP,
+        &[Permission::Add],
+    );
+    emu.add_token(
+        "demoCareersViewToken00000000000000000000",
+        CAREERS_APP,
+        &[Permission::View],
+    );
     emu
 }

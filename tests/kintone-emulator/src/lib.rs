@@ -444,7 +444,7 @@ impl Emulator {
         Ok(local)
     }
 
-    /// The demo data set (apps 12 "seminar" and 34 "deals") used by the dev stack and README.
+    /// The demo data set (apps 12 "seminar", 34 "deals" with a quotation PDF per deal, 56 "careers" with a CV) used by the dev stack and README.
     pub fn demo() -> Self {
         demo::build()
     }
