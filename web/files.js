@@ -9,6 +9,10 @@ const TEXT = {
   wrongType: { ja: "この種類のファイルは送信できません。", en: "This kind of file is not accepted." },
   tooMany: { ja: "ファイルは {n} 個までです。", en: "At most {n} files can be sent." },
   uploading: { ja: "ファイルを送信中…", en: "Uploading the file…" },
+  badName: {
+    ja: "このファイル名は送信できません。名前を変えてから選び直してください。",
+    en: "This file name cannot be sent. Please rename the file and choose it again.",
+  },
   download: { ja: "ダウンロード", en: "Download" },
   downloadFailed: {
     ja: "ダウンロードできませんでした。もう一度確認してからお試しください。",
@@ -35,12 +39,22 @@ async function sniff(file) {
   return null;
 }
 
+/** The name as X-File-Name carries it; null for a name no header can (a lone surrogate). */
+function encodedName(file) {
+  try {
+    return encodeURIComponent(file.name);
+  } catch {
+    return null;
+  }
+}
+
 const megabytes = (bytes) => (bytes / 1_000_000).toFixed(1);
 
 /** What is wrong with the chosen files, as the page says it; null when nothing. */
 async function problemOf(field, files) {
   if (files.length > (field.max_files ?? 1)) return pick(TEXT.tooMany, field.max_files ?? 1);
   for (const file of files) {
+    if (encodedName(file) === null) return pick(TEXT.badName);
     if (file.size > field.max_bytes) return pick(TEXT.tooLarge, megabytes(field.max_bytes));
     if (!(field.accept ?? []).includes(await sniff(file))) return pick(TEXT.wrongType);
   }
@@ -108,7 +122,7 @@ async function upload(formName, input, file) {
     headers: {
       "Content-Type": file.type || "application/octet-stream",
       "Accept-Language": lang,
-      "X-File-Name": encodeURIComponent(file.name),
+      "X-File-Name": encodedName(file),
     },
     body: file,
     credentials: "omit",
@@ -142,6 +156,17 @@ export function forgetUploads(fields, refused) {
   for (const name of Object.keys(refused ?? {})) fields.get(name)?.forget?.();
 }
 
+/** The RFC 5987 name in a Content-Disposition header, or null. */
+function savedName(disposition) {
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition ?? "")?.[1];
+  if (!encoded) return null;
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * One download button per file of a "files" output. `inputs()` gives what was typed for the
  * lookup: the relay runs the lookup again for every download, so there is no link to keep.
@@ -169,7 +194,9 @@ export function downloadButtons(lookupName, inputs, files, record, output, onErr
         }
         const blob = await response.blob();
         const url = URL.createObjectURL(blob);
-        const link = el("a", { href: url, download: file.name, hidden: true });
+        // The name of the file the relay sent, which is the one the record holds now.
+        const name = savedName(response.headers.get("Content-Disposition")) ?? file.name;
+        const link = el("a", { href: url, download: name, hidden: true });
         document.body.append(link);
         link.click();
         link.remove();

@@ -7,12 +7,12 @@ import {
   describe,
   el,
   endpoint,
-  nameFromAddress,
   pick,
   postWithRetry,
   say,
   setUpPage,
   showFieldErrors,
+  startPage,
 } from "./relay.js";
 import { forgetUploads, prepareFiles, renderFileField } from "./files.js";
 
@@ -62,24 +62,7 @@ function withOffset(local) {
 setUpPage();
 const title = document.getElementById("title");
 const page = document.getElementById("page");
-const formName = nameFromAddress("form");
-if (formName) {
-  load(formName);
-} else {
-  bind(title, UI.noName);
-}
-
-async function load(name) {
-  bind(title, UI.loading);
-  let description;
-  try {
-    description = await describe("forms", name);
-  } catch (error) {
-    bind(title, error.status === 404 ? UI.notFoundPage : UI.loadFailed);
-    return;
-  }
-  render(name, description);
-}
+startPage("form", render);
 
 /**
  * The captcha providers' widget scripts, loaded only for a form whose description has

@@ -5,17 +5,16 @@ import {
   UI,
   bind,
   clearFieldErrors,
-  describe,
   el,
   endpoint,
   lang,
-  nameFromAddress,
   onLanguageChange,
   pick,
   postWithRetry,
   say,
   setUpPage,
   showFieldErrors,
+  startPage,
 } from "./relay.js";
 import { downloadButtons } from "./files.js";
 
@@ -38,24 +37,7 @@ const TEXT = {
 setUpPage();
 const title = document.getElementById("title");
 const page = document.getElementById("page");
-const lookupName = nameFromAddress("lookup");
-if (lookupName) {
-  load(lookupName);
-} else {
-  bind(title, UI.noName);
-}
-
-async function load(name) {
-  bind(title, UI.loading);
-  let description;
-  try {
-    description = await describe("lookups", name);
-  } catch (error) {
-    bind(title, error.status === 404 ? UI.notFoundPage : UI.loadFailed);
-    return;
-  }
-  render(name, description);
-}
+startPage("lookup", render);
 
 const kilobytes = (size) => `${Math.max(1, Math.round(Number(size) / 1024)).toLocaleString()} KB`;
 

@@ -145,6 +145,26 @@ export function nameFromAddress(key) {
   return /^[A-Za-z0-9_-]{1,64}$/.test(name) ? name : null;
 }
 
+/**
+ * Starts a form or lookup page: reads its name from the address (`kind` is "form" or
+ * "lookup"), loads its description and calls `render(name, description)`; until then, or
+ * instead, the #title heading says what is happening. `render` runs after the page's module
+ * has finished loading, since the description comes back asynchronously.
+ */
+export function startPage(kind, render) {
+  const title = document.getElementById("title");
+  const name = nameFromAddress(kind);
+  if (!name) {
+    bind(title, UI.noName);
+    return;
+  }
+  bind(title, UI.loading);
+  describe(`${kind}s`, name).then(
+    (description) => render(name, description),
+    (error) => bind(title, error.status === 404 ? UI.notFoundPage : UI.loadFailed),
+  );
+}
+
 /** The URL of a form or lookup: `kind` is "forms" or "lookups". */
 export function endpoint(kind, name) {
   const base = String(config[kind]).replace(/\/+$/, "");

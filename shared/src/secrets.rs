@@ -25,6 +25,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::Client;
+use hmac::{Hmac, KeyInit};
+use sha2::{Digest, Sha256};
 
 use crate::config::SecretId;
 
@@ -80,6 +82,19 @@ impl HashKey {
     /// A key from its bytes, as the secret holds them.
     pub fn new(key: &[u8]) -> Self {
         HashKey(key.to_vec())
+    }
+
+    /// An HMAC-SHA256 under this key. The key is brought to the block size by HMAC's own rule
+    /// (RFC 2104: hashed when longer, padded with zeros), so no key length can fail.
+    pub fn mac(&self) -> Hmac<Sha256> {
+        let mut block = [0u8; 64];
+        if self.0.len() > block.len() {
+            let digest = Sha256::digest(&self.0);
+            block[..digest.len()].copy_from_slice(&digest);
+        } else {
+            block[..self.0.len()].copy_from_slice(&self.0);
+        }
+        <Hmac<Sha256> as KeyInit>::new(&block.into())
     }
 }
 
@@ -421,6 +436,23 @@ fn parse_basic_auth(secret_id: &str, raw: &str) -> Result<BasicAuth, SecretError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_key_mac_is_hmac_sha256_for_any_key_length() {
+        use hmac::Mac;
+        for length in [0, 1, 32, 63, 64, 65, 200] {
+            let key: Vec<u8> = (0..length).map(|i| i as u8).collect();
+            let mut ours = HashKey::new(&key).mac();
+            let mut reference = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+            ours.update(b"message");
+            reference.update(b"message");
+            assert_eq!(
+                ours.finalize().into_bytes(),
+                reference.finalize().into_bytes(),
+                "{length}"
+            );
+        }
+    }
 
     #[test]
     fn token_debug_hides_the_value() {

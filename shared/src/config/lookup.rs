@@ -76,6 +76,9 @@ impl Lookup {
     }
 }
 
+/// The members a download adds to the lookup's inputs: which record, output and file.
+pub const DOWNLOAD_CHOICE: [&str; 3] = ["record", "output", "file"];
+
 /// An input that must equal a kintone field of the record.
 #[derive(Debug, Clone)]
 pub struct MatchField {
@@ -369,6 +372,22 @@ impl RawLookup {
             outputs.push((output, checked));
         }
         let outputs = Ordered::new(outputs);
+        // A download's body is the lookup's inputs plus the choice of file, side by side.
+        let has_files = outputs
+            .iter()
+            .any(|(_, output)| output.shape == OutputShape::Files);
+        if let Some(clash) = inputs
+            .iter()
+            .find(|input| has_files && DOWNLOAD_CHOICE.contains(input))
+        {
+            return Err(key_error(
+                at("verify"),
+                format!(
+                    "the input \"{clash}\" has the name of a download's choice ({}); rename the input, since an output holds files",
+                    DOWNLOAD_CHOICE.join(", ")
+                ),
+            ));
+        }
         let failures_per_ip = Allowance::check(
             &at("limits"),
             self.limits.failures_per_ip,

@@ -14,7 +14,9 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use form::{Captcha, CaptchaProvider, Delivery, Field, FieldKind, FieldType, Form};
-pub use lookup::{Expiry, ExpiryKind, Lookup, MatchField, MatchKind, Output, OutputShape};
+pub use lookup::{
+    DOWNLOAD_CHOICE, Expiry, ExpiryKind, Lookup, MatchField, MatchKind, Output, OutputShape,
+};
 pub use values::{Access, Allowance, IpRange, Ordered, Origin, SecretId, Wording};
 
 use raw::{RawConfig, RawKintone};
@@ -337,6 +339,16 @@ key = {{ input = "id", kintone = "ID" }}
 subject = "件名"
 "#
         )
+    }
+
+    #[test]
+    fn an_input_named_like_a_downloads_choice_is_refused_when_an_output_holds_files() {
+        let clash = lookup_with(r#"verify = [ { input = "file", kintone = "名前" } ]"#);
+        Config::parse(&clash, "test.toml").unwrap_or_else(|err| panic!("{err}"));
+        let with_files = format!("{clash}quote = {{ kintone = \"見積書\", shape = \"files\" }}\n");
+        let msg = error_of(&with_files);
+        assert!(msg.contains("lookups.l.verify"), "{msg}");
+        assert!(msg.contains("\"file\""), "{msg}");
     }
 
     #[test]

@@ -14,9 +14,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use crate::secrets::HashKey;
 
@@ -68,12 +67,9 @@ pub struct HandleKey(chacha20poly1305::Key);
 
 impl HandleKey {
     pub fn derive(key: &HashKey) -> Self {
-        let mut bytes = [0u8; 32];
-        if let Ok(mut mac) = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key.expose()) {
-            mac.update(b"kintone-relay file handle key v1");
-            bytes.copy_from_slice(&mac.finalize().into_bytes());
-        }
-        HandleKey(bytes.into())
+        let mut mac = key.mac();
+        mac.update(b"kintone-relay file handle key v1");
+        HandleKey(mac.finalize().into_bytes())
     }
 }
 

@@ -66,7 +66,13 @@ impl FileRule {
     }
 }
 
-/// A file's name as sent: 1 to 255 characters, no control character, no path.
+/// Characters that make a name look like another (`cv\u{202E}fdp.exe` shows as `cvexe.pdf`).
+fn is_hidden(c: char) -> bool {
+    crate::input::text::is_invisible_format(c) || crate::input::text::is_line_separator(c)
+}
+
+/// A file's name as sent: 1 to 255 characters, no control or invisible format character, no
+/// path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileName(String);
 
@@ -81,7 +87,7 @@ impl FileName {
             || name == ".."
             || name
                 .chars()
-                .any(|c| c.is_control() || c == '/' || c == '\\');
+                .any(|c| c.is_control() || is_hidden(c) || c == '/' || c == '\\');
         if bad {
             return Err(Problem::InvalidFileName);
         }
@@ -251,6 +257,9 @@ mod tests {
             "a/b.pdf",
             "a\\b.pdf",
             "a\nb.pdf",
+            "cv\u{202E}fdp.exe",
+            "cv\u{200B}.pdf",
+            "a\u{2028}b.pdf",
             &"x".repeat(256),
         ] {
             assert_eq!(

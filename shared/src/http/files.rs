@@ -7,7 +7,7 @@ use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Answer, ApiError, Outcome, ResponseContext, answer, header_str, json_body};
-use crate::config::{Form, Lookup};
+use crate::config::{DOWNLOAD_CHOICE, Form, Lookup};
 use crate::files::{FileName, FileRule};
 use crate::input::{FieldErrors, Inputs, Member, Problem};
 use crate::lookup::FileChoice;
@@ -69,9 +69,6 @@ pub async fn handle_check(
         })
 }
 
-/// The members that choose the file; every other member is the lookup's own input.
-const CHOICE_MEMBERS: [&str; 3] = ["record", "output", "file"];
-
 pub async fn download(
     relay: &Relay,
     lookup: &Lookup,
@@ -80,7 +77,7 @@ pub async fn download(
 ) -> Result<Answer, ApiError> {
     let body = json_body(request, lookup.access.max_body_bytes)?;
     let mut inputs = Inputs::parse(body)?;
-    let [record, output, file] = CHOICE_MEMBERS.map(|name| inputs.take(name));
+    let [record, output, file] = DOWNLOAD_CHOICE.map(|name| inputs.take(name));
     let mut errors = FieldErrors::new();
     let index = |member: Option<Member>, name: &str, errors: &mut FieldErrors| {
         let parsed = match &member {

@@ -3,7 +3,7 @@
 
 mod date;
 mod decimal;
-mod text;
+pub(crate) mod text;
 
 use std::collections::BTreeMap;
 use std::fmt;

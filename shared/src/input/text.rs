@@ -63,7 +63,7 @@ pub fn check_length(text: &str, max: usize) -> Result<(), Problem> {
 }
 
 /// U+2028 and U+2029 break a line like `\n`: not in a one-line value.
-fn is_line_separator(c: char) -> bool {
+pub(crate) fn is_line_separator(c: char) -> bool {
     matches!(c, '\u{2028}' | '\u{2029}')
 }
 
@@ -71,7 +71,7 @@ fn is_line_separator(c: char) -> bool {
 /// overrides and isolates, invisible operators. They make two values that look the same differ
 /// (or a value look like another), and kintone's query parser is not documented to take them.
 /// The zero-width joiner and non-joiner stay allowed: emoji sequences and some scripts need them.
-fn is_invisible_format(c: char) -> bool {
+pub(crate) fn is_invisible_format(c: char) -> bool {
     matches!(
         c,
         '\u{00AD}'

@@ -182,6 +182,17 @@ impl KintoneError {
         )
     }
 
+    /// `GAIA_BL01`: kintone holds no file under the key asked for.
+    pub fn is_file_not_found(&self) -> bool {
+        matches!(
+            self,
+            KintoneError::Misconfigured {
+                code: ErrorCode::FileNotFound,
+                ..
+            }
+        )
+    }
+
     /// kintone's code and error id, for logs (messages can quote values, so they stay out).
     pub fn code_and_id(&self) -> (&str, &str) {
         match self {

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
 use crate::config::Allowance;
 use crate::secrets::HashKey;
@@ -17,11 +16,7 @@ pub struct CounterKey(String);
 
 impl CounterKey {
     pub fn new(key: &HashKey, scope: [&str; 3], value: &str) -> Self {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(key.expose()) {
-            Ok(mac) => mac,
-            // HMAC takes keys of any length; this arm is never taken.
-            Err(_) => return CounterKey(String::new()),
-        };
+        let mut mac = key.mac();
         for part in scope.iter().chain(std::iter::once(&value)) {
             // Length-prefixed, so ("ab","c") and ("a","bc") differ.
             mac.update(&(part.len() as u64).to_be_bytes());

@@ -250,6 +250,16 @@ async fn fetch_file(
             );
             Err(LookupError::FileTooLarge)
         }
+        // The file was removed from the record since kintone listed it: a miss like any other.
+        Err(CallError::Kintone(error)) if error.is_file_not_found() => {
+            tracing::info!(
+                lookup = lookup.name,
+                app = lookup.app,
+                kintone_ms,
+                "the record no longer holds the file"
+            );
+            Err(LookupError::NotFound)
+        }
         Err(error) => {
             let (code, id) = match &error {
                 CallError::Kintone(error) => error.code_and_id(),

@@ -20,10 +20,18 @@ pub enum FieldValue {
 }
 
 /// One file in a FILE field's write shape: `{"fileKey": "<upload key>"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRef {
     #[serde(rename = "fileKey")]
     pub file_key: String,
+}
+
+/// The key opens the upload in kintone: it stays out of logs, as the handle kept it from the
+/// browser.
+impl std::fmt::Debug for FileRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileRef").field("file_key", &"***").finish()
+    }
 }
 
 /// `{"value": ...}` as kintone expects on write.

@@ -410,6 +410,10 @@ async fn a_download_with_the_right_inputs_returns_the_exact_bytes_and_safe_heade
     assert_eq!(header(&response, "x-content-type-options"), Some("nosniff"));
     assert_eq!(header(&response, "cache-control"), Some("no-store"));
     assert_eq!(
+        header(&response, "content-security-policy"),
+        Some("sandbox; default-src 'none'")
+    );
+    assert_eq!(
         header(&response, "access-control-allow-origin"),
         Some(PARTNER_ORIGIN)
     );
@@ -428,7 +432,7 @@ async fn a_download_with_the_right_inputs_returns_the_exact_bytes_and_safe_heade
 
 #[tokio::test]
 async fn every_miss_is_the_lookups_404_and_no_file_is_fetched() {
-    let Files { h, .. } = files().await;
+    let Files { h, quote_keys } = files().await;
     let wrong = json!({"partner_id": "P-001", "partner_name": "佐藤工業"});
     let miss = lookup::handle(&h.relay, ask("/lookups/quotes", &wrong))
         .await
@@ -448,6 +452,16 @@ async fn every_miss_is_the_lookups_404_and_no_file_is_fetched() {
             choice(
                 json!({"partner_id": "P-002", "partner_name": "山田商事"}),
                 0,
+                "quote",
+                0,
+            ),
+        ),
+        // P-002's own inputs find only D-3: no index names P-001's D-1.
+        (
+            "another partner's record index",
+            choice(
+                json!({"partner_id": "P-002", "partner_name": "佐藤工業"}),
+                1,
                 "quote",
                 0,
             ),
@@ -491,6 +505,18 @@ async fn every_miss_is_the_lookups_404_and_no_file_is_fetched() {
     .unwrap();
     assert_eq!(response.status(), 400);
     assert_eq!(file_calls(&h), 0);
+
+    // The file was removed from the record after the lookup listed it: the same 404, not a 500.
+    h.emulator.remove_file(&quote_keys[0]);
+    let response = lookup::handle(
+        &h.relay,
+        ask("/lookups/quotes/files", &choice(yamada(), 0, "quote", 0)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(body_json(&response), miss_body);
+    assert_eq!(file_calls(&h), 1);
 }
 
 #[tokio::test]

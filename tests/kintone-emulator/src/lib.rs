@@ -401,6 +401,11 @@ impl Emulator {
         self.lock().files.get(file_key).cloned()
     }
 
+    /// Removes a record's file, as deleting it from the record in kintone would.
+    pub fn remove_file(&self, file_key: &str) {
+        self.lock().files.remove(file_key);
+    }
+
     /// The uploads not yet attached to a record, by upload key.
     pub fn uploads(&self) -> Vec<(String, Upload)> {
         self.lock()

@@ -137,14 +137,17 @@ fn header(kind: &str, name: &str, app: u64, fields: &AppFields) -> String {
     )
 }
 
-pub fn form_section(name: &str, app: u64, fields: &AppFields) -> String {
-    let (inputs, skipped): (Vec<&FieldSettings>, Vec<&FieldSettings>) = fields
-        .fields
-        .values()
-        .partition(|field| input_type(field).is_some());
-    let input_names = names(&inputs);
-    let mut out = header("form", name, app, fields);
-    let _ = writeln!(out, "[forms.{name}]");
+/// A section's table line, the title hint, `app` and `token_secret`: a token for `app` with
+/// only `permission`, in the secret `kintone-relay/<name>-<suffix>`.
+fn section_start(
+    out: &mut String,
+    table: &str,
+    name: &str,
+    app: u64,
+    permission: &str,
+    suffix: &str,
+) {
+    let _ = writeln!(out, "[{table}.{name}]");
     let _ = writeln!(
         out,
         "# title = {{ ja = \"…\", en = \"…\" }}              # the page's heading"
@@ -152,9 +155,19 @@ pub fn form_section(name: &str, app: u64, fields: &AppFields) -> String {
     let _ = writeln!(out, "app = {app}");
     let _ = writeln!(
         out,
-        "token_secret = {}   # a Secrets Manager secret holding an API token of app {app} with only \"Add records\"",
-        quoted(&format!("kintone-relay/{name}-add"))
+        "token_secret = {}   # a Secrets Manager secret holding an API token of app {app} with only \"{permission}\"",
+        quoted(&format!("kintone-relay/{name}-{suffix}"))
     );
+}
+
+pub fn form_section(name: &str, app: u64, fields: &AppFields) -> String {
+    let (inputs, skipped): (Vec<&FieldSettings>, Vec<&FieldSettings>) = fields
+        .fields
+        .values()
+        .partition(|field| input_type(field).is_some());
+    let input_names = names(&inputs);
+    let mut out = header("form", name, app, fields);
+    section_start(&mut out, "forms", name, app, "Add records", "add");
     let _ = writeln!(
         out,
         "allowed_origins = [\"https://www.example.jp\"]   # CHOOSE: the origins of the pages that post here"
@@ -338,17 +351,7 @@ pub fn lookup_section(name: &str, app: u64, fields: &AppFields) -> Result<String
         .collect();
 
     let mut out = header("lookup", name, app, fields);
-    let _ = writeln!(out, "[lookups.{name}]");
-    let _ = writeln!(
-        out,
-        "# title = {{ ja = \"…\", en = \"…\" }}              # the page's heading"
-    );
-    let _ = writeln!(out, "app = {app}");
-    let _ = writeln!(
-        out,
-        "token_secret = {}   # a Secrets Manager secret holding an API token of app {app} with only \"View records\"",
-        quoted(&format!("kintone-relay/{name}-view"))
-    );
+    section_start(&mut out, "lookups", name, app, "View records", "view");
     let _ = writeln!(
         out,
         "allowed_origins = [\"https://partner.example.jp\"]   # CHOOSE: the origins of the pages that ask"
