@@ -319,6 +319,25 @@ impl RawForm {
             self.limits.window_seconds,
             3_600,
         )?;
+        // Each upload counts as a submission: a form whose files cannot all be uploaded and
+        // then sent within the limit could never be sent.
+        let most_files: usize = fields
+            .values()
+            .filter_map(|field| match &field.kind {
+                FieldKind::File(rule) => Some(rule.max_files),
+                _ => None,
+            })
+            .sum();
+        let attempts = submissions_per_ip.attempts as usize;
+        if most_files > 0 && attempts != 0 && attempts < most_files + 1 {
+            return Err(key_error(
+                at("limits"),
+                format!(
+                    "submissions_per_ip = {attempts} is too few for this form: each upload counts as a submission, so a form taking {most_files} file(s) needs at least {} (or 0 to turn the limit off)",
+                    most_files + 1
+                ),
+            ));
+        }
         let min_fill = match self.min_fill_seconds {
             None => None,
             Some(seconds @ 1..=3_600) => Some(std::time::Duration::from_secs(seconds)),

@@ -548,6 +548,18 @@ type = "file"
     }
 
     #[test]
+    fn a_per_address_limit_too_small_for_the_forms_uploads_is_refused() {
+        let limits = |n: u32| format!("limits = {{ submissions_per_ip = {n} }}");
+        let msg = error_of(&file_form(true, &limits(3), "max_files = 3"));
+        assert!(msg.contains("forms.jobs.limits"), "{msg}");
+        assert!(msg.contains("at least 4"), "{msg}");
+        for fits in [limits(4), limits(0)] {
+            Config::parse(&file_form(true, &fits, "max_files = 3"), "t")
+                .unwrap_or_else(|e| panic!("{fits}: {e}"));
+        }
+    }
+
+    #[test]
     fn file_inputs_have_safe_defaults_and_a_ceiling_lambda_can_carry() {
         let config = Config::parse(&file_form(true, "", ""), "t").unwrap_or_else(|e| panic!("{e}"));
         let form = &config.forms["jobs"];
