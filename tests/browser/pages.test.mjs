@@ -472,6 +472,9 @@ test("an application with a CV: a wrong kind of file is stopped in the page, the
   await error.waitFor({ state: "hidden" });
   const { severe } = await axe(page);
   assert.deepEqual(severe, [], "axe on the form with a file input");
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.screenshot({ path: `${SCREENSHOTS}/form-careers-375.png`, fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
   await submitButton(page).click();
   const receipt = (await page.locator("#receipt").textContent()).trim();
   assert.match(receipt, RECEIPT);
@@ -499,8 +502,6 @@ test("an application with a CV: a wrong kind of file is stopped in the page, the
   for (const answer of seen.answers) {
     assert.ok(!(await answer.text()).includes(files[0].fileKey));
   }
-  await page.setViewportSize({ width: 375, height: 800 });
-  await page.screenshot({ path: `${SCREENSHOTS}/form-careers-receipt-375.png`, fullPage: true });
   assert.deepEqual(seen.problems, []);
   await close();
 });
