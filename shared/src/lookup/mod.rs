@@ -210,6 +210,33 @@ async fn find(
     Ok(matching)
 }
 
+/// Logs a failed kintone call and says what the partner is told. kintone's message can quote
+/// the query, so only its code and id are logged.
+fn call_failed(
+    lookup: &Lookup,
+    error: &CallError,
+    kintone_ms: u64,
+    what: &'static str,
+) -> LookupError {
+    let (code, id) = match error {
+        CallError::Kintone(error) => error.code_and_id(),
+        CallError::Secret(_) => ("", ""),
+    };
+    tracing::error!(
+        lookup = lookup.name,
+        app = lookup.app,
+        code,
+        id,
+        kind = error_kind(error),
+        kintone_ms,
+        "{what}"
+    );
+    match error.retry_after() {
+        Some(retry_after) => LookupError::RetryLater { retry_after },
+        None => LookupError::Misconfigured,
+    }
+}
+
 /// Downloads a record's file with the lookup's token.
 async fn fetch_file(
     relay: &Relay,
@@ -260,25 +287,12 @@ async fn fetch_file(
             );
             Err(LookupError::NotFound)
         }
-        Err(error) => {
-            let (code, id) = match &error {
-                CallError::Kintone(error) => error.code_and_id(),
-                CallError::Secret(_) => ("", ""),
-            };
-            tracing::error!(
-                lookup = lookup.name,
-                app = lookup.app,
-                code,
-                id,
-                kind = error_kind(&error),
-                kintone_ms,
-                "kintone file download failed"
-            );
-            Err(match error.retry_after() {
-                Some(retry_after) => LookupError::RetryLater { retry_after },
-                None => LookupError::Misconfigured,
-            })
-        }
+        Err(error) => Err(call_failed(
+            lookup,
+            &error,
+            kintone_ms,
+            "kintone file download failed",
+        )),
     }
 }
 
@@ -329,26 +343,12 @@ async fn fetch(
             );
             Err(LookupError::NotFound)
         }
-        Err(error) => {
-            // The message can quote the query, so only the code and id are logged.
-            let (code, id) = match &error {
-                CallError::Kintone(error) => error.code_and_id(),
-                CallError::Secret(_) => ("", ""),
-            };
-            tracing::error!(
-                lookup = lookup.name,
-                app = lookup.app,
-                code,
-                id,
-                kind = error_kind(&error),
-                kintone_ms,
-                "kintone call failed"
-            );
-            Err(match error.retry_after() {
-                Some(retry_after) => LookupError::RetryLater { retry_after },
-                None => LookupError::Misconfigured,
-            })
-        }
+        Err(error) => Err(call_failed(
+            lookup,
+            &error,
+            kintone_ms,
+            "kintone call failed",
+        )),
     }
 }
 

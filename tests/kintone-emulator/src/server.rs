@@ -212,6 +212,43 @@ fn finish(emu: &Emulator, reply: Reply, running: usize) -> Response {
     (status, headers, Body::from(body)).into_response()
 }
 
+/// The API tokens a request authenticates with. Password authentication wins over tokens when
+/// both are sent, and the emulator has no users.
+fn presented_tokens(parts: &Parts, lang: Lang) -> Result<Vec<String>, ApiError> {
+    if parts.headers.contains_key("x-cybozu-authorization") {
+        return Err(ApiError::password_failed(lang));
+    }
+    let tokens = api_tokens(&parts.headers);
+    if tokens.is_empty() {
+        return Err(ApiError::login_required(lang));
+    }
+    if tokens.len() > MAX_TOKENS {
+        return Err(ApiError::too_many_tokens(lang));
+    }
+    Ok(tokens)
+}
+
+/// Each token's app and permissions. Every token must exist; two of the same app are refused
+/// even if one is repeated.
+fn grants(
+    state: &crate::State,
+    tokens: &[String],
+    lang: Lang,
+) -> Result<Vec<(u64, Vec<Permission>)>, ApiError> {
+    let mut granted: Vec<(u64, Vec<Permission>)> = Vec::new();
+    for token in tokens {
+        let grant = state
+            .tokens
+            .get(token)
+            .ok_or_else(|| ApiError::token_invalid(lang))?;
+        if granted.iter().any(|(app, _)| *app == grant.app) {
+            return Err(ApiError::token_duplicate(lang));
+        }
+        granted.push((grant.app, grant.perms.clone()));
+    }
+    Ok(granted)
+}
+
 /// The `X-Cybozu-API-Token` values: several headers and/or comma-separated, trimmed.
 fn api_tokens(headers: &HeaderMap) -> Vec<String> {
     headers
@@ -409,32 +446,10 @@ fn run(
     space: Option<u64>,
     endpoint: Endpoint,
 ) -> Result<Value, ApiError> {
-    // Password auth wins over tokens when both are sent, and the emulator has no users.
-    if parts.headers.contains_key("x-cybozu-authorization") {
-        return Err(ApiError::password_failed(lang));
-    }
-    let tokens = api_tokens(&parts.headers);
-    if tokens.is_empty() {
-        return Err(ApiError::login_required(lang));
-    }
-    if tokens.len() > MAX_TOKENS {
-        return Err(ApiError::too_many_tokens(lang));
-    }
+    let tokens = presented_tokens(parts, lang)?;
     let params = params(parts, bytes, lang);
     let mut state = emu.lock();
-
-    // Every token must exist; two of the same app are refused even if one is repeated.
-    let mut granted: Vec<(u64, &[Permission])> = Vec::new();
-    for token in &tokens {
-        let grant = state
-            .tokens
-            .get(token)
-            .ok_or_else(|| ApiError::token_invalid(lang))?;
-        if granted.iter().any(|(app, _)| *app == grant.app) {
-            return Err(ApiError::token_duplicate(lang));
-        }
-        granted.push((grant.app, &grant.perms));
-    }
+    let granted = grants(&state, &tokens, lang)?;
     let params = params?;
     let app_id = id_param(&params, "app", lang)?;
     let data = state
@@ -451,7 +466,7 @@ fn run(
     let perms = granted
         .iter()
         .find(|(app, _)| *app == app_id)
-        .map(|(_, perms)| *perms)
+        .map(|(_, perms)| perms.as_slice())
         .ok_or_else(|| ApiError::token_wrong_app(lang, app_id))?;
     // Any one of these permissions lets the token run the endpoint.
     let needed: &[Permission] = match endpoint {
@@ -481,29 +496,10 @@ fn file_endpoint(
     lang: Lang,
     space: Option<u64>,
 ) -> Result<Reply, ApiError> {
-    if parts.headers.contains_key("x-cybozu-authorization") {
-        return Err(ApiError::password_failed(lang));
-    }
-    let tokens = api_tokens(&parts.headers);
-    if tokens.is_empty() {
-        return Err(ApiError::login_required(lang));
-    }
-    if tokens.len() > MAX_TOKENS {
-        return Err(ApiError::too_many_tokens(lang));
-    }
+    let tokens = presented_tokens(parts, lang)?;
     let method = effective_method(parts).to_owned();
     let mut state = emu.lock();
-    let mut granted: Vec<(u64, Vec<Permission>)> = Vec::new();
-    for token in &tokens {
-        let grant = state
-            .tokens
-            .get(token)
-            .ok_or_else(|| ApiError::token_invalid(lang))?;
-        if granted.iter().any(|(app, _)| *app == grant.app) {
-            return Err(ApiError::token_duplicate(lang));
-        }
-        granted.push((grant.app, grant.perms.clone()));
-    }
+    let granted = grants(&state, &tokens, lang)?;
     match method.as_str() {
         "POST" => {
             let content_type = parts
