@@ -652,3 +652,31 @@ type = "file"
         "the third never reached kintone"
     );
 }
+
+#[tokio::test]
+async fn downloads_count_toward_the_lookups_limits() {
+    use relay_shared::limits::Limiter;
+    let Files { h, .. } = files().await;
+    let (client, table) = limits_store().await;
+    let relay = h.another_relay().with_limits(Limiter::new(client, table));
+    let download = |body: &Value| from_address(ask("/lookups/quotes/files", body), "198.51.100.78");
+    // The default: 5 misses against one key value in 15 minutes.
+    let wrong = choice(
+        json!({"partner_id": "P-001", "partner_name": "佐藤工業"}),
+        0,
+        "quote",
+        0,
+    );
+    for _ in 0..5 {
+        let response = lookup::handle(&relay, download(&wrong)).await.unwrap();
+        assert_eq!(response.status(), 404);
+    }
+    // Past the limit even the right inputs are refused, and kintone is not asked.
+    let before = h.emulator.requests().len();
+    let right = choice(yamada(), 0, "quote", 0);
+    let response = lookup::handle(&relay, download(&right)).await.unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(body_json(&response)["error"]["code"], "too_many_attempts");
+    assert_eq!(h.emulator.requests().len(), before);
+    assert_eq!(file_calls(&h), 0);
+}
