@@ -36,6 +36,14 @@ pub enum CallError {
 const SECRETS_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 impl CallError {
+    /// kintone's code and error id, for logs; empty for a secret that could not be read.
+    pub fn code_and_id(&self) -> (&str, &str) {
+        match self {
+            CallError::Kintone(error) => error.code_and_id(),
+            CallError::Secret(_) => ("", ""),
+        }
+    }
+
     /// How long to wait before the same call may succeed; `None` when it never will.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

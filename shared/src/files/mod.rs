@@ -17,7 +17,7 @@ pub use kind::FileType;
 
 use crate::config::Form;
 use crate::input::{FieldErrors, Problem};
-use crate::relay::{CallError, Relay};
+use crate::relay::Relay;
 use crate::secrets::SecretError;
 
 /// Lambda's limit for a synchronous invocation's request and for its response: 6 MB
@@ -144,10 +144,7 @@ pub async fn upload(
     let upload_key = match result {
         Ok(upload_key) => upload_key,
         Err(error) => {
-            let (code, id) = match &error {
-                CallError::Kintone(error) => error.code_and_id(),
-                CallError::Secret(_) => ("", ""),
-            };
+            let (code, id) = error.code_and_id();
             tracing::error!(form = form.name, input, code, id, "file upload failed");
             return Err(match error.retry_after() {
                 Some(retry_after) => UploadError::RetryLater { retry_after },

@@ -11,8 +11,7 @@ use crate::input::Inputs;
 use crate::relay::Relay;
 use crate::submit::stamp::{self, StampProblem};
 use crate::submit::{
-    Accepted, Delivered, IdempotencyKey, Receipt, Submission, Validated, accept, admit,
-    validate_with_files,
+    Accepted, Delivered, IdempotencyKey, Receipt, Submission, Validated, accept, admit, validate,
 };
 
 pub async fn submit(
@@ -38,7 +37,7 @@ pub async fn submit(
     let idempotency_key = idempotency_key(form, request)?;
     let inputs = Inputs::parse(body)?;
     let files = super::files::handle_check(relay, form).await?;
-    let validated = validate_with_files(form, &inputs, files.as_ref())?;
+    let validated = validate(form, &inputs, files.as_ref())?;
     // After validation: a provider's token is single-use, so a post with a typo keeps it.
     if let (Validated::Person(_), Some(captcha)) = (&validated, &form.captcha) {
         let token = header_str(request, "x-captcha-token");

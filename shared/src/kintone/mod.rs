@@ -257,12 +257,8 @@ impl KintoneClient {
             .send()
             .await
             .map_err(transport_error)?;
-        let status = response.status();
-        if !status.is_success() {
-            let retry_after = retry_after_of(&response);
-            let bytes = response.bytes().await.map_err(transport_error)?;
-            let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
-            return Err(classify(status, body, retry_after).into());
+        if !response.status().is_success() {
+            return Err(refusal(response).await.into());
         }
         let content_type = response
             .headers()
@@ -294,20 +290,27 @@ async fn read_success<T: for<'de> Deserialize<'de>>(
     response: reqwest::Response,
 ) -> Result<T, KintoneError> {
     let status = response.status();
-    let retry_after = retry_after_of(&response);
-    let bytes = response.bytes().await.map_err(transport_error)?;
-    if status.is_success() {
-        return serde_json::from_slice(&bytes).map_err(|err| unexpected_response(status, &err));
+    if !status.is_success() {
+        return Err(refusal(response).await);
     }
-    let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
-    Err(classify(status, body, retry_after))
+    let bytes = response.bytes().await.map_err(transport_error)?;
+    serde_json::from_slice(&bytes).map_err(|err| unexpected_response(status, &err))
 }
 
-fn retry_after_of(response: &reqwest::Response) -> Option<Duration> {
-    response
+/// What an answer that is not a success means: kintone's code and id, when it sent them.
+async fn refusal(response: reqwest::Response) -> KintoneError {
+    let status = response.status();
+    let retry_after = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|secs| Duration::from_secs(secs.clamp(1, 3600)))
+        .map(|secs| Duration::from_secs(secs.clamp(1, 3600)));
+    match response.bytes().await {
+        Ok(bytes) => {
+            let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+            classify(status, body, retry_after)
+        }
+        Err(error) => transport_error(error),
+    }
 }

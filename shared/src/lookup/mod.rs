@@ -218,10 +218,7 @@ fn call_failed(
     kintone_ms: u64,
     what: &'static str,
 ) -> LookupError {
-    let (code, id) = match error {
-        CallError::Kintone(error) => error.code_and_id(),
-        CallError::Secret(_) => ("", ""),
-    };
+    let (code, id) = error.code_and_id();
     tracing::error!(
         lookup = lookup.name,
         app = lookup.app,

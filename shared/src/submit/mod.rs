@@ -21,4 +21,4 @@ pub use deliver::{Delivered, DeliveryError, Refusal, deliver};
 pub use submission::{
     Answers, FieldValue, FileRef, IdempotencyKey, Receipt, Record, Submission, WriteValue,
 };
-pub use validate::{HandleCheck, Validated, validate, validate_with_files};
+pub use validate::{HandleCheck, Validated, validate};

@@ -27,14 +27,9 @@ pub struct HandleCheck {
     pub now: std::time::SystemTime,
 }
 
-/// Checks every input against the form and returns the answers by kintone field. A form with
-/// file inputs needs [`validate_with_files`]: here, every file handle is refused.
-pub fn validate(form: &Form, inputs: &Inputs) -> Result<Validated, FieldErrors> {
-    validate_with_files(form, inputs, None)
-}
-
-/// [`validate`], opening file handles with `files`.
-pub fn validate_with_files(
+/// Checks every input against the form and returns the answers by kintone field, opening file
+/// handles with `files` (without it, every file handle is refused).
+pub fn validate(
     form: &Form,
     inputs: &Inputs,
     files: Option<&HandleCheck>,
@@ -321,7 +316,7 @@ mod tests {
 
     fn check(body: Value) -> Result<Validated, FieldErrors> {
         let bytes = serde_json::to_vec(&body).unwrap();
-        validate(&seminar(), &Inputs::parse(&bytes).unwrap())
+        validate(&seminar(), &Inputs::parse(&bytes).unwrap(), None)
     }
 
     fn answers(body: Value) -> Answers {
@@ -422,7 +417,7 @@ fields.at = { kintone = "日時", type = "datetime" }
             .clone();
         let check = |at: &str| {
             let body = serde_json::to_vec(&json!({ "at": at })).unwrap();
-            validate(&form, &Inputs::parse(&body).unwrap())
+            validate(&form, &Inputs::parse(&body).unwrap(), None)
         };
         for at in ["9999-12-31T12:00:00-12:00", "0999-12-31T23:00:00+14:00"] {
             assert_eq!(
@@ -444,7 +439,7 @@ fields.at = { kintone = "日時", type = "datetime" }
             let text = valid()
                 .to_string()
                 .replacen('{', &format!("{{{member}, "), 1);
-            validate(&seminar(), &Inputs::parse(text.as_bytes()).unwrap())
+            validate(&seminar(), &Inputs::parse(text.as_bytes()).unwrap(), None)
         };
         assert!(matches!(
             with(r#""attendees": 10.0000000000000001"#).unwrap_err()["attendees"],

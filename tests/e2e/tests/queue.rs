@@ -362,7 +362,7 @@ async fn a_thousand_queued_submissions_of_one_app_take_at_most_twelve_kintone_ca
         .map(|n| {
             let body = application(n).to_string();
             let inputs = relay_shared::input::Inputs::parse(body.as_bytes()).unwrap();
-            let Ok(Validated::Person(answers)) = validate(form, &inputs) else {
+            let Ok(Validated::Person(answers)) = validate(form, &inputs, None) else {
                 panic!("a valid application");
             };
             let receipt = Receipt::random().unwrap();
