@@ -4,7 +4,7 @@
 
 use lambda_http::http::Method;
 
-use crate::config::{Access, Config, FieldKind, Form, Function, Lookup};
+use crate::config::{Access, Config, Form, Function, Lookup};
 use crate::files::FileRule;
 
 /// What a path names. The path may carry a prefix (an HTTP API stage, `cargo lambda watch`'s
@@ -62,11 +62,8 @@ impl<'a> Resource<'a> {
             Resource::Lookup(name) => config.lookups.get(name).map(Target::Lookup),
             Resource::FormFile { form, input } => {
                 let form = config.forms.get(form)?;
-                let (input, field) = form.fields.iter().find(|(name, _)| *name == input)?;
-                match &field.kind {
-                    FieldKind::File(rule) => Some(Target::FormFile { form, input, rule }),
-                    _ => None,
-                }
+                let (input, rule) = form.file_inputs().find(|(name, _)| *name == input)?;
+                Some(Target::FormFile { form, input, rule })
             }
             Resource::LookupFiles(name) => config.lookups.get(name).map(Target::LookupFiles),
         }
